@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Usage: ./run_script.sh <training variables .sh file>
+# Sets up .venv on first use, reads the variables, and starts the run in logs/$SAC_EXP_NAME.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [ $# -ne 1 ]; then
+  echo "usage: $0 <training variables .sh file>" >&2
+  exit 2
+fi
+variables_file=$1
+if [ ! -f "$variables_file" ]; then
+  echo "error: variables file not found: $variables_file" >&2
+  exit 2
+fi
+"$repo/scripts/setup_env.sh"
+
+set -a  # every variable the file sets reaches the programs
+# shellcheck disable=SC1090
+source "$variables_file"
+set +a
+export SAC_VARIABLES_FILE
+SAC_VARIABLES_FILE=$(cd "$(dirname "$variables_file")" && pwd)/$(basename "$variables_file")
+if [ -z "${SAC_EXP_NAME:-}" ]; then
+  echo "error: $variables_file: SAC_EXP_NAME is not set" >&2
+  exit 2
+fi
+export SAC_EXP_DIR="$repo/logs/$SAC_EXP_NAME${SLURM_ARRAY_TASK_ID:+_$SLURM_ARRAY_TASK_ID}"
+exec "$repo/train_script.sh"

@@ -1,0 +1,1 @@
+"""Multi-process Soft Actor-Critic training with tf-agents, Reverb and daemontools."""

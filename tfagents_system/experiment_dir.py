@@ -1,0 +1,99 @@
+"""Where everything of one training run lives inside its experiment dir."""
+import json
+import os
+from typing import Any, Dict, List, Optional
+
+REPLAY_PROGRAM = 'sac_replay_buffer'
+TRAIN_PROGRAM = 'sac_train'
+
+
+def collect_program(worker_index: int) -> str:
+  return f'sac_collect_{worker_index}'
+
+
+def program_names(num_workers: int) -> List[str]:
+  return [REPLAY_PROGRAM, TRAIN_PROGRAM] + [collect_program(i) for i in range(num_workers)]
+
+
+class ExperimentDir:
+  """Paths of one experiment, e.g. logs/<SAC_EXP_NAME>."""
+
+  def __init__(self, root: str):
+    self.root = os.path.abspath(root)
+
+  def _path(self, *parts: str) -> str:
+    return os.path.join(self.root, *parts)
+
+  # Inputs, copied at launch so a run can be reproduced and evaluated later.
+  @property
+  def params_copy(self) -> str:
+    return self._path('params.py')
+
+  @property
+  def config_copy(self) -> str:
+    return self._path('config.json')
+
+  @property
+  def variables_copy(self) -> str:
+    return self._path('training_variables.sh')
+
+  # daemontools: the directory svscan watches, one service dir per program.
+  @property
+  def services_dir(self) -> str:
+    return self._path('services')
+
+  def service_dir(self, program: str) -> str:
+    return self._path('services', program)
+
+  def log_dir(self, program: str) -> str:
+    """multilog's directory: the program's log is `current` in it."""
+    return self._path('logs', program)
+
+  def log_file(self, program: str) -> str:
+    return os.path.join(self.log_dir(program), 'current')
+
+  # Trainer outputs; `train/` is tf-agents' Learner layout (summaries, checkpoints).
+  @property
+  def train_dir(self) -> str:
+    return self._path('train')
+
+  @property
+  def eval_dir(self) -> str:
+    return self._path('eval')
+
+  @property
+  def policies_dir(self) -> str:
+    return self._path('policies')
+
+  @property
+  def greedy_policy_dir(self) -> str:
+    return self._path('policies', 'greedy_policy')
+
+  @property
+  def policy_checkpoints_dir(self) -> str:
+    return self._path('policies', 'checkpoints')
+
+  def latest_policy_checkpoint(self) -> Optional[str]:
+    if not os.path.isdir(self.policy_checkpoints_dir):
+      return None
+    names = sorted(n for n in os.listdir(self.policy_checkpoints_dir)
+                   if n.startswith('policy_checkpoint_'))
+    return os.path.join(self.policy_checkpoints_dir, names[-1]) if names else None
+
+  # The trainer's account of the run, read by the launcher's progress line.
+  @property
+  def status_file(self) -> str:
+    return self._path('status.json')
+
+  def write_status(self, status: Dict[str, Any]) -> None:
+    temporary = self.status_file + '.tmp'
+    with open(temporary, 'w') as f:
+      json.dump(status, f)
+    os.replace(temporary, self.status_file)  # readers never see half a file
+
+  def read_status(self) -> Optional[Dict[str, Any]]:
+    try:
+      with open(self.status_file) as f:
+        return json.load(f)
+    except (FileNotFoundError, json.JSONDecodeError):
+      return None

@@ -1,0 +1,241 @@
+"""How the trainer and the collect workers keep in step, entirely through Reverb.
+
+Tables on the replay server:
+  experience      the replay buffer the trainer samples from.
+  variables       the latest policy variables and train step (ReverbVariableContainer).
+  iteration       the iteration the latest policy was published for; tiny, so
+                  workers can poll it cheaply while they wait.
+  worker_reports  a queue of per-iteration reports from the workers (experience
+                  written, collect and eval returns) that the trainer drains.
+
+Iteration k: the trainer publishes the policy for k, runs k's SGD steps, then
+waits (bounded) until every worker has reported k. A worker takes the policy
+for k, collects, reports k, and waits for k+1. Iteration INIT_ITERATION is the
+initial random-policy collection.
+"""
+import dataclasses
+import time
+from typing import Dict, List, Sequence, Tuple
+
+from absl import logging
+import numpy as np
+import reverb
+import tensorflow as tf
+from tf_agents.experimental.distributed import reverb_variable_container
+from tf_agents.specs import tensor_spec
+
+EXPERIENCE_TABLE = 'experience'
+VARIABLE_TABLE = reverb_variable_container.DEFAULT_TABLE
+ITERATION_TABLE = 'iteration'
+REPORT_TABLE = 'worker_reports'
+REPORT_QUEUE_SIZE = 10000
+
+INIT_ITERATION = -1
+ITERATION_KEY = 'iteration'
+POLICY_KEY = reverb_variable_container.POLICY_KEY
+TRAIN_STEP_KEY = reverb_variable_container.TRAIN_STEP_KEY
+
+
+def server_address(host: str, port: int) -> str:
+  return f'{host}:{port}'
+
+
+def wait_for_server(address: str, timeout_s: float = 600.0) -> reverb.Client:
+  """Connects to the Reverb server, retrying with backoff while it starts."""
+  client = reverb.Client(address)
+  deadline = time.monotonic() + timeout_s
+  delay = 0.1
+  while True:
+    try:
+      client.server_info(timeout=5)
+      return client
+    except (reverb.errors.DeadlineExceededError, RuntimeError) as e:
+      if time.monotonic() > deadline:
+        raise TimeoutError(f'Reverb server at {address} not reachable after {timeout_s:.0f}s') from e
+      logging.info('Waiting for the Reverb server at %s: %s', address, e)
+      time.sleep(delay)
+      delay = min(delay * 2, 5.0)
+
+
+def synced_variables(policy_variables, train_step) -> Dict[str, object]:
+  return {POLICY_KEY: policy_variables, TRAIN_STEP_KEY: train_step}
+
+
+def make_tables(collect_data_spec, sequence_length: int, synced_variables_nest,
+                capacity: int, min_size_to_sample: int) -> List[reverb.Table]:
+  """The replay server's tables."""
+  experience_signature = tensor_spec.add_outer_dim(
+      tensor_spec.from_spec(collect_data_spec), sequence_length)
+  variables_signature = tf.nest.map_structure(
+      lambda v: tf.TensorSpec(v.shape, v.dtype), synced_variables_nest)
+  return [
+      reverb.Table(
+          EXPERIENCE_TABLE,
+          max_size=capacity,
+          sampler=reverb.selectors.Uniform(),
+          remover=reverb.selectors.Fifo(),
+          rate_limiter=reverb.rate_limiters.MinSize(min_size_to_sample),
+          signature=experience_signature),
+      reverb.Table(
+          VARIABLE_TABLE,
+          max_size=1,
+          sampler=reverb.selectors.Uniform(),
+          remover=reverb.selectors.Fifo(),
+          rate_limiter=reverb.rate_limiters.MinSize(1),
+          signature=variables_signature),
+      reverb.Table(
+          ITERATION_TABLE,
+          max_size=1,
+          sampler=reverb.selectors.Uniform(),
+          remover=reverb.selectors.Fifo(),
+          rate_limiter=reverb.rate_limiters.MinSize(1),
+          signature={ITERATION_KEY: tf.TensorSpec((), tf.int64)}),
+      reverb.Table.queue(
+          REPORT_TABLE,
+          max_size=REPORT_QUEUE_SIZE,
+          signature=tf.TensorSpec((len(WorkerReport.__dataclass_fields__),), tf.float64)),
+  ]
+
+
+@dataclasses.dataclass
+class WorkerReport:
+  """What a worker did in one iteration."""
+  worker: int
+  iteration: int
+  env_steps: int = 0
+  collect_episodes: int = 0
+  collect_return_sum: float = 0.0
+  collect_length_sum: float = 0.0
+  eval_episodes: int = 0
+  eval_return_sum: float = 0.0
+  eval_length_sum: float = 0.0
+  collect_seconds: float = 0.0
+
+  def to_array(self) -> np.ndarray:
+    return np.array(dataclasses.astuple(self), dtype=np.float64)
+
+  @classmethod
+  def from_array(cls, array: np.ndarray) -> 'WorkerReport':
+    values = [field.type(v) if field.type is int else float(v)
+              for field, v in zip(dataclasses.fields(cls), np.ravel(array))]
+    return cls(*values)
+
+
+@dataclasses.dataclass
+class IterationSummary:
+  """The reports of all workers for one iteration, added up."""
+  reports: List[WorkerReport]
+  missing_workers: List[int]
+
+  def _sum(self, name: str) -> float:
+    return sum(getattr(r, name) for r in self.reports)
+
+  @property
+  def env_steps(self) -> int:
+    return int(self._sum('env_steps'))
+
+  def _mean(self, total: str, count: str):
+    n = self._sum(count)
+    return self._sum(total) / n if n else None
+
+  @property
+  def collect_return(self):
+    return self._mean('collect_return_sum', 'collect_episodes')
+
+  @property
+  def collect_episode_length(self):
+    return self._mean('collect_length_sum', 'collect_episodes')
+
+  @property
+  def eval_return(self):
+    return self._mean('eval_return_sum', 'eval_episodes')
+
+  @property
+  def eval_episode_length(self):
+    return self._mean('eval_length_sum', 'eval_episodes')
+
+
+class TrainerSync:
+  """The trainer's side: publish policies, gather worker reports."""
+
+  def __init__(self, address: str, variables_nest, num_workers: int):
+    self._client = wait_for_server(address)
+    self._container = reverb_variable_container.ReverbVariableContainer(
+        address, table_names=[VARIABLE_TABLE, ITERATION_TABLE])
+    self._variables = variables_nest
+    self._num_workers = num_workers
+
+  def publish(self, iteration: int) -> None:
+    """Pushes the policy for `iteration`; the iteration number goes last so a
+    worker that sees it is sure to get that policy."""
+    self._container.push(self._variables, VARIABLE_TABLE)
+    self._container.push({ITERATION_KEY: tf.constant(iteration, tf.int64)}, ITERATION_TABLE)
+
+  def gather(self, iteration: int, timeout_s: float) -> IterationSummary:
+    """Waits until every worker reported `iteration`, or `timeout_s` passed."""
+    reports: Dict[int, WorkerReport] = {}
+    deadline = time.monotonic() + timeout_s
+    while len(reports) < self._num_workers and time.monotonic() < deadline:
+      for report in self._drain():
+        if report.iteration == iteration:
+          reports[report.worker] = report
+        else:
+          logging.info('Ignoring a late report of worker %d for iteration %d',
+                       report.worker, report.iteration)
+      if len(reports) < self._num_workers:
+        time.sleep(0.02)
+    missing = sorted(set(range(self._num_workers)) - set(reports))
+    if missing:
+      logging.warning('Iteration %d: no report from workers %s within %.0fs; going on without them',
+                      iteration, missing, timeout_s)
+    return IterationSummary(sorted(reports.values(), key=lambda r: r.worker), missing)
+
+  def _drain(self) -> List[WorkerReport]:
+    size = self._client.server_info()[REPORT_TABLE].current_size
+    if not size:
+      return []
+    return [WorkerReport.from_array(sample.data[0])
+            for sample in self._client.sample(REPORT_TABLE, num_samples=size,
+                                              emit_timesteps=False)]
+
+
+class WorkerSync:
+  """A collect worker's side: follow the published iterations, report its own."""
+
+  def __init__(self, address: str, worker_index: int, poll_interval_s: float = 0.02):
+    self._client = wait_for_server(address)
+    self._container = reverb_variable_container.ReverbVariableContainer(
+        address, table_names=[VARIABLE_TABLE, ITERATION_TABLE])
+    self._worker_index = worker_index
+    self._poll_interval_s = poll_interval_s
+
+  def published_iteration(self) -> int:
+    return int(self._container.pull(ITERATION_TABLE)[ITERATION_KEY].numpy())
+
+  def wait_for_iteration_after(self, iteration: int) -> int:
+    while True:
+      published = self.published_iteration()
+      if published > iteration:
+        return published
+      time.sleep(self._poll_interval_s)
+
+  def update_policy(self, variables_nest) -> None:
+    self._container.update(variables_nest, VARIABLE_TABLE)
+
+  def report(self, report: WorkerReport) -> None:
+    self._client.insert([report.to_array()], priorities={REPORT_TABLE: 1.0})
+
+
+def episode_share(total: int, worker_index: int, num_workers: int) -> int:
+  """This worker's part of `total` episodes split across all workers."""
+  return total // num_workers + (1 if worker_index < total % num_workers else 0)
+
+
+def env_seeds(base_seed: int, worker_index: int) -> Tuple[int, int]:
+  """Distinct (collect, eval) env seeds for every worker of every run seed."""
+  collect_seed = 1000 * base_seed + 2 * worker_index
+  return collect_seed, collect_seed + 1
+
+
+def is_eval_iteration(iteration: int, eval_period_itrs: int, num_iter: int) -> bool:
+  return iteration % eval_period_itrs == 0 or iteration == num_iter - 1

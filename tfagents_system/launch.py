@@ -1,0 +1,150 @@
+"""Starts a training run: checks every input, plans CPUs, runs the N+2 programs as
+daemontools services under one svscan, shows progress, and stops everything at the end.
+
+Called by train_script.sh with the variables of a training_variables file in the
+environment (see run_settings.py).
+"""
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+
+from tfagents_system import cpu_plan
+from tfagents_system import daemontools
+from tfagents_system import experiment_dir
+from tfagents_system import progress_display
+from tfagents_system.run_settings import RunSettings
+
+PYTHON = sys.executable
+
+
+class LaunchError(RuntimeError):
+  """Why a run could not start, in one line."""
+
+
+def check_inputs(settings: RunSettings) -> None:
+  """Loads params and config the way the programs will, so bad input fails here."""
+  # Imported here: TensorFlow is slow to import and noisy, and the settings
+  # errors above should not wait for it.
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+  from tfagents_system import params_loading  # pylint: disable=g-import-not-at-top
+  params_loading.load_train_params(settings.params, settings.config)
+
+
+def plan_cpus(settings: RunSettings) -> cpu_plan.CpuPlan:
+  requests = [(experiment_dir.REPLAY_PROGRAM, settings.reverb_cpus),
+              (experiment_dir.TRAIN_PROGRAM, settings.train_cpus)]
+  requests += [(experiment_dir.collect_program(i), settings.worker_cpus)
+               for i in range(settings.num_workers)]
+  return cpu_plan.plan_cpus(sorted(os.sched_getaffinity(0)), requests, settings.strict_cpus)
+
+
+def choose_port(requested) -> int:
+  """The requested port if it is free, else any free one; Reverb talks on loopback."""
+  with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    try:
+      s.bind(('', requested or 0))
+    except OSError:
+      raise LaunchError(f'Reverb port {requested} is already in use (SAC_REVERB_PORT)') from None
+    return s.getsockname()[1]
+
+
+def prepare_experiment(settings: RunSettings, plan: cpu_plan.CpuPlan,
+                       port: int) -> experiment_dir.ExperimentDir:
+  experiment = experiment_dir.ExperimentDir(settings.exp_dir)
+  os.makedirs(experiment.root, exist_ok=True)
+  from tfagents_system.params_loading import resolve_path  # pylint: disable=g-import-not-at-top
+  shutil.copyfile(resolve_path(settings.params), experiment.params_copy)
+  shutil.copyfile(resolve_path(settings.config), experiment.config_copy)
+  if settings.variables_file:
+    shutil.copyfile(settings.variables_file, experiment.variables_copy)
+  shutil.rmtree(experiment.services_dir, ignore_errors=True)  # stale supervise state
+
+  common_flags = [f'--root_dir={experiment.root}',
+                  f'--params={resolve_path(settings.params)}',
+                  f'--config={resolve_path(settings.config)}',
+                  f'--num_workers={settings.num_workers}',
+                  f'--run_seed={settings.run_seed}',
+                  '--logtostderr']
+  address = f'--reverb_address=localhost:{port}'
+  repo_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  env = {'PYTHONPATH': repo_root, 'PYTHONUNBUFFERED': '1'}
+  programs = {
+      experiment_dir.REPLAY_PROGRAM: (['-m', 'tfagents_system.sac_replay_buffer', f'--port={port}'], {}),
+      experiment_dir.TRAIN_PROGRAM: (['-m', 'tfagents_system.sac_train', address], {}),
+  }
+  for i in range(settings.num_workers):
+    programs[experiment_dir.collect_program(i)] = (
+        ['-m', 'tfagents_system.sac_collect', address], {'SLURM_PROCID': str(i)})
+  for name, (args, extra_env) in programs.items():
+    daemontools.write_service(experiment.service_dir(name), [PYTHON] + args + common_flags,
+                              plan.cpus_of(name), dict(env, **extra_env),
+                              experiment.log_dir(name))
+  return experiment
+
+
+class StopRequested(Exception):
+  pass
+
+
+def _raise_stop(signum, _):
+  raise StopRequested(signal.Signals(signum).name)
+
+
+COMPLETED, STOPPED, FAILED = 'completed', 'stopped', 'failed'
+
+
+def supervise_run(experiment: experiment_dir.ExperimentDir, display) -> str:
+  """Runs the services until the trainer is done or a stop is asked for."""
+  svscan = daemontools.Svscan(experiment.services_dir)
+  signal.signal(signal.SIGINT, _raise_stop)
+  signal.signal(signal.SIGTERM, _raise_stop)
+  try:
+    svscan.start()
+    svscan.wait_until_supervised()
+    while True:
+      status = experiment.read_status()
+      display.update(status)
+      if status and status.get('done') and not daemontools.svstat(
+          experiment.service_dir(experiment_dir.TRAIN_PROGRAM)).up:
+        return COMPLETED
+      if not svscan.running():
+        display.message('svscan stopped unexpectedly; stopping the run')
+        return FAILED
+      time.sleep(1.0)
+  except StopRequested as stop:
+    display.message(f'{stop}: stopping every program')
+    return STOPPED
+  finally:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the stop
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    svscan.stop()
+
+
+def main() -> int:
+  os.umask(0o077)  # the experiment dir is its user's alone
+  display = progress_display.ProgressDisplay(sys.stdout)
+  try:
+    settings = RunSettings.from_environ(os.environ)
+    check_inputs(settings)
+    plan = plan_cpus(settings)
+    port = choose_port(settings.reverb_port)
+  except (ValueError, LaunchError) as e:  # every input error type derives from these
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+  if plan.shared:
+    display.message(f'warning: {sum(len(c) for c in plan.assignments.values())} CPUs requested '
+                    f'but only {len(os.sched_getaffinity(0))} available; programs share CPUs')
+  experiment = prepare_experiment(settings, plan, port)
+  for name, cpus in plan.assignments.items():
+    display.message(f'{name:<20} CPUs {cpu_plan.format_cpu_list(cpus)}')
+  display.message(f'experiment dir {experiment.root}; logs in {experiment.root}/logs/<program>/current')
+  outcome = supervise_run(experiment, display)
+  display.finish(experiment, settings, outcome == COMPLETED)
+  return 1 if outcome == FAILED else 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())

@@ -1,0 +1,76 @@
+"""What the terminal shows while a run goes: one live progress line, then a summary."""
+import datetime
+import time
+from typing import Any, Dict, Optional
+
+REFRESH_S_WITHOUT_TTY = 10.0
+
+
+def format_progress(status: Dict[str, Any]) -> str:
+  parts = [f"iteration {status.get('iteration', 0)}/{status.get('num_iter', '?')}",
+           f"env steps {status.get('env_steps', 0):,}"]
+  if status.get('eval_return') is not None:
+    parts.append(f"eval return {status['eval_return']:.2f}")
+  if status.get('env_steps_per_sec') is not None:
+    parts.append(f"{status['env_steps_per_sec']:.0f} env steps/s")
+  if status.get('sgd_steps_per_sec') is not None:
+    parts.append(f"{status['sgd_steps_per_sec']:.0f} SGD steps/s")
+  if status.get('eta_s') is not None:
+    parts.append(f"ETA {datetime.timedelta(seconds=round(status['eta_s']))}")
+  if status.get('missing_workers'):
+    parts.append(f"workers not reporting: {status['missing_workers']}")
+  return ' | '.join(parts)
+
+
+class ProgressDisplay:
+  """Rewrites one line on a terminal; prints a line now and then into a file or pipe."""
+
+  def __init__(self, stream, clock=None):
+    self._stream = stream
+    self._clock = clock or time.monotonic
+    self._tty = stream.isatty()
+    self._line: Optional[str] = None
+    self._last_print = float('-inf')
+
+  def message(self, text: str) -> None:
+    self._end_line()
+    print(text, file=self._stream, flush=True)
+
+  def update(self, status: Optional[Dict[str, Any]]) -> None:
+    line = format_progress(status) if status else 'starting the programs...'
+    if self._tty:
+      self._stream.write('\r\033[K' + line)
+      self._stream.flush()
+      self._line = line
+    elif line != self._line and self._clock() - self._last_print >= REFRESH_S_WITHOUT_TTY:
+      print(line, file=self._stream, flush=True)
+      self._line, self._last_print = line, self._clock()
+
+  def _end_line(self) -> None:
+    if self._tty and self._line is not None:
+      self._stream.write('\n')
+      self._line = None
+
+  def finish(self, experiment, settings, completed: bool) -> None:
+    status = experiment.read_status() or {}
+    self._end_line()
+    if status:
+      print(format_progress(status), file=self._stream)
+    head = 'Training complete.' if completed else 'Training stopped before the end.'
+    eval_return = status.get('eval_return')
+    lines = [head]
+    if eval_return is not None:
+      lines.append(f"  final eval return   {eval_return:.2f} (iteration {status.get('eval_iteration')})")
+    latest = experiment.latest_policy_checkpoint()
+    lines += [
+        f'  checkpoints         {experiment.train_dir}/checkpoints',
+        f'  policies            {experiment.policies_dir}',
+        f'  TensorBoard         tensorboard --logdir {experiment.root}',
+        f'  program logs        {experiment.root}/logs/<program>/current',
+    ]
+    if latest:
+      lines.append(
+          f'  evaluate the policy: .venv/bin/python tfagents_system/run.py --params {settings.params} '
+          f'--exp_dir {experiment.root} --config {settings.config} --num_episodes 5 '
+          f'--checkpoint {latest.rsplit("/", 1)[-1]} --seed 0')
+    print('\n'.join(lines), file=self._stream, flush=True)

@@ -1,0 +1,48 @@
+"""A collect/eval worker program: follows the trainer's iterations until stopped."""
+import os
+import time
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from tfagents_system import iteration_sync
+from tfagents_system import program_setup
+from tfagents_system import workers
+
+flags.DEFINE_integer('seed', None, 'Worker index; defaults to $SLURM_PROCID.')
+FLAGS = flags.FLAGS
+
+
+def main(_):
+  worker_index = FLAGS.seed if FLAGS.seed is not None else int(os.environ.get('SLURM_PROCID', 0))
+  params = program_setup.start_program(f'collect worker {worker_index}')
+  worker = workers.CollectWorker(params, worker_index, FLAGS.num_workers,
+                                 FLAGS.reverb_address, FLAGS.run_seed)
+  sync = iteration_sync.WorkerSync(FLAGS.reverb_address, worker_index)
+
+  iteration = sync.wait_for_iteration_after(iteration_sync.INIT_ITERATION - 1)
+  logging.info('Worker %d joins at iteration %d', worker_index, iteration)
+  worker.join_at(iteration)
+  if iteration == iteration_sync.INIT_ITERATION:
+    sync.report(worker.collect_initial_experience())
+    iteration = sync.wait_for_iteration_after(iteration)
+
+  while iteration < params.num_iter:
+    sync.update_policy(worker.synced_variables)
+    report = worker.run_iteration(iteration)
+    sync.report(report)
+    logging.info('Iteration %d: %d env steps, collect return %.3f',
+                 iteration, report.env_steps,
+                 report.collect_return_sum / max(1, report.collect_episodes))
+    iteration = sync.wait_for_iteration_after(iteration)
+
+  logging.info('Training is complete; waiting to be stopped')
+  worker.close()
+  while True:
+    time.sleep(3600)
+
+
+if __name__ == '__main__':
+  flags.mark_flags_as_required(['root_dir', 'params', 'config', 'reverb_address'])
+  app.run(main)

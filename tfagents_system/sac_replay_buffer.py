@@ -1,0 +1,32 @@
+"""The Reverb replay server of a run: experience, policy variables, sync tables."""
+from absl import app
+from absl import flags
+from absl import logging
+import reverb
+
+from tfagents_system import iteration_sync
+from tfagents_system import program_setup
+
+flags.DEFINE_integer('port', None, 'Port the Reverb server listens on.')
+FLAGS = flags.FLAGS
+
+
+def main(_):
+  params = program_setup.start_program('replay buffer')
+  time_step_spec, action_spec = program_setup.environment_specs(params)
+  agent, train_step = program_setup.create_agent(params, time_step_spec, action_spec)
+  tables = iteration_sync.make_tables(
+      agent.collect_data_spec,
+      params.train_sequence_length,
+      iteration_sync.synced_variables(agent.collect_policy.variables(), train_step),
+      capacity=params.replay_capacity,
+      min_size_to_sample=params.train_batch_size)
+  server = reverb.Server(tables, port=FLAGS.port)
+  logging.info('Reverb server listening on port %d; experience capacity %d items',
+               FLAGS.port, params.replay_capacity)
+  server.wait()
+
+
+if __name__ == '__main__':
+  flags.mark_flags_as_required(['root_dir', 'params', 'config', 'port'])
+  app.run(main)

@@ -1,0 +1,93 @@
+"""The trainer's record of a run: TensorBoard summaries per iteration and status.json."""
+import time
+from typing import Optional
+
+import tensorflow as tf
+
+from tfagents_system.curriculum import Curriculum
+from tfagents_system.experiment_dir import ExperimentDir
+from tfagents_system.iteration_sync import IterationSummary
+
+# Tags this module writes, besides the agent's Losses/* written by the Learner.
+COLLECT_RETURN = 'Metrics/AverageReturn'
+EPISODE_LENGTH = 'Metrics/AverageEpisodeLength'
+ENV_STEPS = 'Metrics/EnvironmentSteps'
+ITERATION = 'Metrics/Iteration'
+ALPHA = 'Losses/alpha'
+ENV_STEPS_PER_SEC = 'RunTime/env_steps_per_sec'
+SGD_STEPS_PER_SEC = 'RunTime/sgd_steps_per_sec'
+CURRICULUM_PREFIX = 'Curriculum/'
+
+
+class TrainingProgress:
+  """Adds up the workers' reports and writes what a user watches a run by."""
+
+  def __init__(self, experiment: ExperimentDir, num_iter: int, log_period_itrs: int,
+               curriculum: Curriculum, train_writer, alpha: Optional[tf.Variable]):
+    self._experiment = experiment
+    self._num_iter = num_iter
+    self._log_period_itrs = log_period_itrs
+    self._curriculum = curriculum
+    self._train_writer = train_writer
+    self._eval_writer = tf.summary.create_file_writer(experiment.eval_dir)
+    self._alpha = alpha
+    # A restarted trainer carries on counting from where the last one was.
+    self._status = experiment.read_status() or {'env_steps': 0, 'eval_return': None,
+                                                'eval_iteration': None}
+    self._status.update(num_iter=num_iter, done=False)
+    self._start = time.monotonic()
+    self._iterations_run = 0
+
+  @property
+  def env_steps(self) -> int:
+    return self._status['env_steps']
+
+  def record_initial_collection(self, summary: IterationSummary, train_step: int) -> None:
+    self._status['env_steps'] += summary.env_steps
+    self._update_status(iteration=0, train_step=train_step, missing_workers=summary.missing_workers)
+
+  def record_iteration(self, iteration: int, summary: IterationSummary, train_step: int,
+                       wall_seconds: float, sgd_steps: int) -> None:
+    self._iterations_run += 1
+    self._status['env_steps'] += summary.env_steps
+    env_steps_per_sec = summary.env_steps / wall_seconds
+    sgd_steps_per_sec = sgd_steps / wall_seconds
+    if iteration % self._log_period_itrs == 0 or iteration == self._num_iter - 1:
+      with self._train_writer.as_default(step=train_step):
+        scalars = {ITERATION: iteration, ENV_STEPS: self.env_steps,
+                   ENV_STEPS_PER_SEC: env_steps_per_sec, SGD_STEPS_PER_SEC: sgd_steps_per_sec,
+                   COLLECT_RETURN: summary.collect_return,
+                   EPISODE_LENGTH: summary.collect_episode_length}
+        if self._alpha is not None:
+          scalars[ALPHA] = tf.exp(self._alpha)
+        for name, value in self._curriculum.values_at(iteration).items():
+          scalars[CURRICULUM_PREFIX + name] = value
+        _write_scalars(scalars)
+    if summary.eval_return is not None:
+      with self._eval_writer.as_default(step=train_step):
+        _write_scalars({COLLECT_RETURN: summary.eval_return,
+                        EPISODE_LENGTH: summary.eval_episode_length,
+                        ENV_STEPS: self.env_steps})
+      self._status.update(eval_return=summary.eval_return, eval_iteration=iteration)
+    seconds_per_iteration = (time.monotonic() - self._start) / self._iterations_run
+    self._update_status(
+        iteration=iteration + 1, train_step=train_step,
+        collect_return=summary.collect_return,
+        env_steps_per_sec=env_steps_per_sec, sgd_steps_per_sec=sgd_steps_per_sec,
+        eta_s=seconds_per_iteration * (self._num_iter - iteration - 1),
+        missing_workers=summary.missing_workers)
+
+  def finish(self, train_step: int) -> None:
+    self._train_writer.flush()
+    self._eval_writer.flush()
+    self._update_status(done=True, train_step=train_step, eta_s=0.0)
+
+  def _update_status(self, **fields) -> None:
+    self._status.update(fields, updated=time.time())
+    self._experiment.write_status(self._status)
+
+
+def _write_scalars(scalars) -> None:
+  for name, value in scalars.items():
+    if value is not None:
+      tf.summary.scalar(name, value)

@@ -1,0 +1,127 @@
+"""A collect/eval worker: its environments, policies and actors, and one iteration of work."""
+import time
+from absl import logging
+import reverb
+from tf_agents.policies import greedy_policy
+from tf_agents.policies import py_tf_eager_policy
+from tf_agents.policies import random_py_policy
+from tf_agents.replay_buffers import reverb_utils
+from tf_agents.train import actor
+from tf_agents.train.utils import spec_utils
+
+from tfagents_system import iteration_sync
+from tfagents_system import program_setup
+from tfagents_system.curriculum import Curriculum
+from tfagents_system.curriculum import CurriculumCursor
+from tfagents_system.iteration_sync import WorkerReport
+from tfagents_system.train_params_base import TrainParamsBase
+
+
+class CollectWorker:
+  """Collects experience into Reverb with the latest policy and evaluates it."""
+
+  def __init__(self, params: TrainParamsBase, worker_index: int, num_workers: int,
+               reverb_address: str, run_seed: int):
+    self.params = params
+    self.worker_index = worker_index
+    collect_seed, eval_seed = iteration_sync.env_seeds(run_seed, worker_index)
+    args, kwargs = params.collect_env_args_kwargs()
+    self.collect_env = params.env_ctor(*args, seed=collect_seed, **kwargs)
+    args, kwargs = params.eval_env_args_kwargs()
+    self.eval_env = params.env_ctor(*args, seed=eval_seed, **kwargs)
+    logging.info('Worker %d: collect env seed %d, eval env seed %d',
+                 worker_index, collect_seed, eval_seed)
+
+    _, action_spec, time_step_spec = spec_utils.get_tensor_specs(self.collect_env)
+    agent, self.train_step = program_setup.create_agent(params, time_step_spec, action_spec)
+    self.synced_variables = iteration_sync.synced_variables(
+        agent.collect_policy.variables(), self.train_step)
+
+    self._observer = reverb_utils.ReverbAddTrajectoryObserver(
+        reverb.Client(reverb_address), iteration_sync.EXPERIENCE_TABLE,
+        sequence_length=params.train_sequence_length, stride_length=1)
+
+    def make_actor(env, policy, episodes, observers=()):
+      return actor.Actor(env, policy, self.train_step, episodes_per_run=episodes,
+                         observers=list(observers), metrics=actor.collect_metrics(episodes))
+
+    self._init_actor = make_actor(
+        self.collect_env,
+        random_py_policy.RandomPyPolicy(self.collect_env.time_step_spec(),
+                                        self.collect_env.action_spec()),
+        max(1, iteration_sync.episode_share(params.n_buffer_init_episodes, worker_index,
+                                            num_workers)),
+        [self._observer])
+    self._init_episodes = iteration_sync.episode_share(
+        params.n_buffer_init_episodes, worker_index, num_workers)
+    self._collect_actor = make_actor(
+        self.collect_env,
+        py_tf_eager_policy.PyTFEagerPolicy(agent.collect_policy, use_tf_function=True),
+        params.n_train_episodes_per_iter, [self._observer])
+    self._eval_episodes = iteration_sync.episode_share(
+        params.n_eval_episodes, worker_index, num_workers)
+    self._eval_actor = make_actor(
+        self.eval_env,
+        py_tf_eager_policy.PyTFEagerPolicy(greedy_policy.GreedyPolicy(agent.policy),
+                                           use_tf_function=True),
+        max(1, self._eval_episodes))
+
+    self._curriculum_cursor = CurriculumCursor(Curriculum.from_env_config(params.env_config))
+
+  def join_at(self, iteration: int) -> None:
+    """A worker (re)started at `iteration` gets the latest curriculum values due by then."""
+    if iteration > 0:
+      self._curriculum_cursor.skip_to(iteration)
+    self.apply_curriculum(max(iteration, 0))
+
+  def apply_curriculum(self, iteration: int) -> None:
+    for name, value in self._curriculum_cursor.updates_due(iteration):
+      logging.info('Iteration %d: set_state(%s=%g) on the collect and eval envs',
+                   iteration, name, value)
+      for env in (self.collect_env, self.eval_env):
+        env.set_state({name: value})
+
+  def collect_initial_experience(self) -> WorkerReport:
+    """This worker's share of the random-policy episodes that fill the buffer first."""
+    report = WorkerReport(self.worker_index, iteration_sync.INIT_ITERATION)
+    if self._init_episodes:
+      self._run_collect(self._init_actor, report)
+      self._collect_actor.reset()  # its first time step went stale while the init actor ran
+    return report
+
+  def run_iteration(self, iteration: int) -> WorkerReport:
+    """Collect (and, when due, evaluate) with the policy already pulled for `iteration`."""
+    self.apply_curriculum(iteration)
+    report = WorkerReport(self.worker_index, iteration)
+    self._run_collect(self._collect_actor, report)
+    if self._eval_episodes and iteration_sync.is_eval_iteration(
+        iteration, self.params.eval_period_itrs, self.params.num_iter):
+      episodes, return_sum, length_sum = _run_episodes(self._eval_actor)
+      report.eval_episodes, report.eval_return_sum, report.eval_length_sum = (
+          episodes, return_sum, length_sum)
+    return report
+
+  def _run_collect(self, collect_actor: actor.Actor, report: WorkerReport) -> None:
+    start = time.monotonic()
+    episodes, return_sum, length_sum = _run_episodes(collect_actor)
+    self._observer.flush()  # the iteration's experience is in Reverb before it is reported
+    report.collect_seconds = time.monotonic() - start
+    report.env_steps = int(length_sum)  # actors run whole episodes
+    report.collect_episodes, report.collect_return_sum, report.collect_length_sum = (
+        episodes, return_sum, length_sum)
+
+  def close(self) -> None:
+    self._observer.close()
+    self.collect_env.close()
+    self.eval_env.close()
+
+
+def _run_episodes(episode_actor: actor.Actor):
+  """Runs the actor's episodes; returns (episodes, return sum, length sum) of this run."""
+  number_of_episodes, _, average_return, average_length = episode_actor.metrics
+  for metric in (number_of_episodes, average_return, average_length):
+    metric.reset()
+  episode_actor.run()
+  episodes = int(number_of_episodes.result())
+  return (episodes, float(average_return.result()) * episodes,
+          float(average_length.result()) * episodes)
