@@ -4,6 +4,7 @@ daemontools services under one svscan, shows progress, and stops everything at t
 Called by train_script.sh with the variables of a training_variables file in the
 environment (see run_settings.py).
 """
+import contextlib
 import os
 import shutil
 import signal
@@ -24,13 +25,28 @@ class LaunchError(RuntimeError):
   """Why a run could not start, in one line."""
 
 
+@contextlib.contextmanager
+def _quiet_stderr():
+  """Keeps TensorFlow's and gym's import chatter (C++ and Python) off the terminal."""
+  sys.stderr.flush()
+  saved = os.dup(2)
+  with open(os.devnull, 'w') as devnull:
+    os.dup2(devnull.fileno(), 2)
+  try:
+    yield
+  finally:
+    sys.stderr.flush()
+    os.dup2(saved, 2)
+    os.close(saved)
+
+
 def check_inputs(settings: RunSettings) -> None:
   """Loads params and config the way the programs will, so bad input fails here."""
-  # Imported here: TensorFlow is slow to import and noisy, and the settings
-  # errors above should not wait for it.
-  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
-  from tfagents_system import params_loading  # pylint: disable=g-import-not-at-top
-  params_loading.load_train_params(settings.params, settings.config)
+  with _quiet_stderr():
+    # Imported here: TensorFlow is slow to import, and the settings errors
+    # found before this should not wait for it.
+    from tfagents_system import params_loading  # pylint: disable=g-import-not-at-top
+    params_loading.load_train_params(settings.params, settings.config)
 
 
 def plan_cpus(settings: RunSettings) -> cpu_plan.CpuPlan:

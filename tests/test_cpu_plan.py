@@ -1,0 +1,34 @@
+import pytest
+
+from tfagents_system.cpu_plan import CpuPlanError
+from tfagents_system.cpu_plan import format_cpu_list
+from tfagents_system.cpu_plan import parse_cpu_list
+from tfagents_system.cpu_plan import plan_cpus
+
+
+def test_parse_and_format_non_contiguous_lists():
+  assert parse_cpu_list('0-3,8,10-11') == [0, 1, 2, 3, 8, 10, 11]
+  assert format_cpu_list([11, 0, 1, 2, 3, 8, 10]) == '0-3,8,10-11'
+  assert parse_cpu_list('5\n') == [5]
+  with pytest.raises(CpuPlanError):
+    parse_cpu_list('3-1')
+
+
+def test_enough_cpus_gives_disjoint_sets_in_order():
+  available = parse_cpu_list('0-3,8,10-11')
+  plan = plan_cpus(available, [('reverb', 1), ('train', 2), ('w0', 2), ('w1', 2)])
+  assert not plan.shared
+  assert plan.assignments == {'reverb': [0], 'train': [1, 2], 'w0': [3, 8], 'w1': [10, 11]}
+
+
+def test_too_few_cpus_are_shared_round_robin():
+  plan = plan_cpus([0, 1], [('reverb', 1), ('train', 1), ('w0', 1), ('w1', 1)])
+  assert plan.shared
+  assert plan.assignments == {'reverb': [0], 'train': [1], 'w0': [0], 'w1': [1]}
+  plan = plan_cpus([0, 1], [('train', 4)])
+  assert plan.assignments == {'train': [0, 1]}
+
+
+def test_strict_refuses_to_share():
+  with pytest.raises(CpuPlanError, match='4 CPUs requested but only 2 available'):
+    plan_cpus([0, 1], [('a', 2), ('b', 2)], strict=True)

@@ -1,0 +1,161 @@
+"""A whole training run through ./run_script.sh: N=2 workers, the real Reverb server,
+trainer and daemontools, on the point-mass example with a curriculum."""
+import collections
+import glob
+import json
+import os
+import re
+import time
+
+import numpy as np
+import pytest
+from tf_agents.policies import py_tf_eager_policy
+from tf_agents.policies import random_py_policy
+
+from tfagents_system.envs.point_mass import PointMassEnv
+from training_run import TrainingRun
+from training_run import read_scalars
+
+NUM_ITER = 60
+CONFIG = {
+    'episode_length': 50,
+    'num_iter': NUM_ITER,
+    'curriculum': {
+        'mass': {'iters': [0, 15, 30, 45], 'range': [1.0, 2.0]},
+        'friction': {'iters': [20, 20, 40], 'range': [0.1, 0.3]},
+    },
+}
+
+
+def average_return(policy, episodes=20, seed=1234):
+  env = PointMassEnv(seed=seed, episode_length=CONFIG['episode_length'])
+  total = 0.0
+  for _ in range(episodes):
+    time_step = env.reset()
+    while not time_step.is_last():
+      time_step = env.step(policy.action(time_step).action)
+      total += float(time_step.reward)
+  return total / episodes
+
+
+def reference_set_state_calls(config):
+  """The set_state calls the reference's pseudo-code makes over a whole run."""
+  calls = []
+  queues = {name: (collections.deque(e['iters']),
+                   collections.deque(np.linspace(*e['range'], len(e['iters']))))
+            for name, e in config['curriculum'].items()}
+  for k in range(config['num_iter']):
+    for name, (iters, values) in queues.items():
+      while iters and k >= iters[0]:
+        iters.popleft()
+        calls.append({name: float(values.popleft())})
+  return calls
+
+
+@pytest.fixture(scope='module')
+def finished_run(tmp_path_factory):
+  run = TrainingRun(tmp_path_factory.mktemp('e2e'), CONFIG, workers=2).start()
+  pinned = {}
+  try:
+    # While it runs: which CPUs each program is really pinned to.
+    while run.process.poll() is None and len(pinned) < 4:
+      for program in ('sac_replay_buffer', 'sac_train', 'sac_collect_0', 'sac_collect_1'):
+        pid = run.program_pid(program)
+        if pid and program not in pinned:
+          with open(f'/proc/{pid}/status') as f:
+            pinned[program] = re.search(r'Cpus_allowed_list:\s*(\S+)', f.read()).group(1)
+      time.sleep(0.2)
+    run.wait()
+    run.pinned = pinned
+    yield run
+  finally:
+    run.cleanup()
+
+
+def test_run_completes_and_reports(finished_run):
+  run = finished_run
+  assert run.process.returncode == 0, run.output
+  assert 'Training complete.' in run.output
+  assert re.search(r'iteration \d+/60 \| env steps', run.output)
+  assert 'final eval return' in run.output
+  assert 'tfagents_system/run.py' in run.output
+  status = run.status()
+  assert status['done'] and status['iteration'] == NUM_ITER
+  assert status['train_step'] == NUM_ITER * 100
+  # Init episodes plus one episode per worker per iteration, 50 steps each.
+  assert status['env_steps'] == (10 + 2 * NUM_ITER) * 50
+  for name in ('params.py', 'config.json', 'training_variables.sh'):
+    assert os.path.isfile(os.path.join(run.exp_dir, name))
+  for program in ('sac_replay_buffer', 'sac_train', 'sac_collect_0', 'sac_collect_1'):
+    assert os.path.getsize(os.path.join(run.exp_dir, 'logs', program, 'current')) > 0
+
+
+def test_nothing_is_left_running(finished_run):
+  assert finished_run.leftover_processes() == []
+
+
+def test_each_program_ran_pinned_to_its_planned_cpus(finished_run):
+  planned = dict(re.findall(r'^(sac_\w+)\s+CPUs (\S+)$', finished_run.output, re.M))
+  assert set(planned) == {'sac_replay_buffer', 'sac_train', 'sac_collect_0', 'sac_collect_1'}
+  assert finished_run.pinned == planned
+  available = len(os.sched_getaffinity(0))
+  if available >= 4:
+    assert len(set(planned.values())) == 4
+  else:
+    assert 'programs share CPUs' in finished_run.output
+
+
+def test_policy_learned_far_better_than_random(finished_run):
+  spec_env = PointMassEnv()
+  random_return = average_return(
+      random_py_policy.RandomPyPolicy(spec_env.time_step_spec(), spec_env.action_spec()))
+  final_eval = finished_run.status()['eval_return']
+  # Returns are negative distances: learning means much closer to zero.
+  assert final_eval > 0.5 * random_return, (final_eval, random_return)
+
+
+def test_saved_greedy_policy_updated_from_latest_checkpoint_acts_well(finished_run):
+  policies = os.path.join(finished_run.exp_dir, 'policies')
+  checkpoints = sorted(glob.glob(os.path.join(policies, 'checkpoints', 'policy_checkpoint_*')))
+  assert os.path.basename(checkpoints[-1]) == 'policy_checkpoint_%010d' % (NUM_ITER * 100)
+  policy = py_tf_eager_policy.SavedModelPyTFEagerPolicy(
+      os.path.join(policies, 'greedy_policy'), load_specs_from_pbtxt=True)
+  untrained_return = average_return(policy)
+  policy.update_from_checkpoint(checkpoints[-1])
+  trained_return = average_return(policy)
+  assert trained_return > 0.5 * untrained_return, (trained_return, untrained_return)
+  spec_env = PointMassEnv()
+  random_return = average_return(
+      random_py_policy.RandomPyPolicy(spec_env.time_step_spec(), spec_env.action_spec()))
+  assert trained_return > 0.5 * random_return
+
+
+def test_every_worker_env_received_exactly_the_curriculum_values_due(finished_run):
+  records = glob.glob(os.path.join(finished_run.record_dir, '*.jsonl'))
+  seeds = sorted(int(os.path.basename(p).split('_')[1].split('.')[0]) for p in records)
+  assert seeds == [0, 1, 2, 3]  # collect and eval env of 2 workers, all distinct
+  expected = reference_set_state_calls(finished_run.config)
+  for path in records:
+    with open(path) as f:
+      calls = [json.loads(line) for line in f]
+    assert [list(c) for c in calls] == [list(c) for c in expected], path
+    np.testing.assert_allclose([list(c.values())[0] for c in calls],
+                               [list(c.values())[0] for c in expected])
+
+
+def test_summaries_hold_the_training_and_eval_tags(finished_run):
+  train = read_scalars(os.path.join(finished_run.exp_dir, 'train'))
+  for tag in ('Losses/critic_loss', 'Losses/actor_loss', 'Losses/alpha_loss', 'Losses/alpha',
+              'Metrics/AverageReturn', 'Metrics/AverageEpisodeLength',
+              'Metrics/EnvironmentSteps', 'RunTime/env_steps_per_sec',
+              'RunTime/sgd_steps_per_sec', 'Curriculum/mass', 'Curriculum/friction'):
+    assert tag in train, tag
+  # The curriculum value logged at each iteration is the one due then.
+  mass = dict(train['Curriculum/mass'])
+  assert mass[100] == pytest.approx(1.0) and mass[NUM_ITER * 100] == pytest.approx(2.0)
+  assert mass[16 * 100] == pytest.approx(4 / 3)  # iteration 15
+  assert [s for s, _ in train['Metrics/Iteration']] == [100 * (k + 1) for k in range(NUM_ITER)]
+  evaluation = read_scalars(os.path.join(finished_run.exp_dir, 'eval'))
+  assert {'Metrics/AverageReturn', 'Metrics/AverageEpisodeLength'} <= set(evaluation)
+  eval_steps = [s for s, _ in evaluation['Metrics/AverageReturn']]
+  assert eval_steps == [100 * (k + 1) for k in (0, 10, 20, 30, 40, 50, 59)]
