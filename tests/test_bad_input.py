@@ -1,0 +1,73 @@
+"""Bad input to ./run_script.sh: a one-line error naming the problem, exit 2, nothing started."""
+import os
+import subprocess
+
+import pytest
+
+from training_run import REPO
+
+GOOD = {
+    'SAC_NUM_COLLECT_WORKERS': '2', 'SAC_REVERB_CPUS': '1', 'SAC_TRAIN_CPUS': '1',
+    'SAC_COLLECT_WORKER_CPUS': '1', 'SAC_EXP_NAME': 'bad_input_never_created',
+    'SAC_PARAMS': 'tfagents_system/point_mass_params.py', 'SAC_CONFIG': 'config/point_mass.json',
+}
+
+
+def run_with(tmp_path, overrides, drop=()):
+  variables = {k: v for k, v in dict(GOOD, **overrides).items() if k not in drop}
+  path = tmp_path / 'vars.sh'
+  path.write_text(''.join(f'{k}={v}\n' for k, v in variables.items()))
+  result = subprocess.run([os.path.join(REPO, 'run_script.sh'), str(path)], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+  return result
+
+
+def assert_rejected(result, *fragments):
+  assert result.returncode == 2, result.stdout + result.stderr
+  errors = [l for l in result.stderr.splitlines() if l.startswith('error: ')]
+  assert len(errors) == 1, result.stderr
+  for fragment in fragments:
+    assert fragment in errors[0], errors[0]
+  assert not os.path.exists(os.path.join(REPO, 'logs', 'bad_input_never_created'))
+
+
+def test_missing_variables_file():
+  result = subprocess.run([os.path.join(REPO, 'run_script.sh'), 'no_such_variables.sh'],
+                          cwd=REPO, capture_output=True, text=True)
+  assert_rejected(result, 'variables file not found: no_such_variables.sh')
+
+
+@pytest.mark.parametrize('name', ['SAC_NUM_COLLECT_WORKERS', 'SAC_PARAMS', 'SAC_CONFIG',
+                                  'SAC_TRAIN_CPUS'])
+def test_missing_variable(tmp_path, name):
+  assert_rejected(run_with(tmp_path, {}, drop=[name]), f'{name} is not set')
+
+
+def test_non_numeric_variable(tmp_path):
+  assert_rejected(run_with(tmp_path, {'SAC_REVERB_CPUS': 'two'}),
+                  "SAC_REVERB_CPUS must be a whole number, got 'two'")
+
+
+def test_params_without_train_params_class(tmp_path):
+  params = tmp_path / 'p.py'
+  params.write_text('class Params:\n  pass\n')
+  assert_rejected(run_with(tmp_path, {'SAC_PARAMS': str(params)}), 'defines no class named TrainParams')
+
+
+def test_malformed_json(tmp_path):
+  config = tmp_path / 'c.json'
+  config.write_text('{"curriculum": {"mass": {"iters": [0, 1], "range": [0, 1],}}}')
+  assert_rejected(run_with(tmp_path, {'SAC_CONFIG': str(config)}), 'invalid JSON at line 1 column')
+
+
+def test_curriculum_error(tmp_path):
+  config = tmp_path / 'c.json'
+  config.write_text('{"curriculum": {"mass": {"iters": [5, 1], "range": [0, 1]}}}')
+  assert_rejected(run_with(tmp_path, {'SAC_CONFIG': str(config)}),
+                  "curriculum parameter 'mass'", 'non-decreasing')
+
+
+def test_strict_cpus_refuses_to_share(tmp_path):
+  cpus = len(os.sched_getaffinity(0))
+  assert_rejected(run_with(tmp_path, {'SAC_STRICT_CPUS': '1', 'SAC_TRAIN_CPUS': str(cpus + 1)}),
+                  'SAC_STRICT_CPUS=1 refuses to share')
