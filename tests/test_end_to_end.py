@@ -159,3 +159,29 @@ def test_summaries_hold_the_training_and_eval_tags(finished_run):
   assert {'Metrics/AverageReturn', 'Metrics/AverageEpisodeLength'} <= set(evaluation)
   eval_steps = [s for s, _ in evaluation['Metrics/AverageReturn']]
   assert eval_steps == [100 * (k + 1) for k in (0, 10, 20, 30, 40, 50, 59)]
+
+
+def test_run_py_evaluates_the_policy_and_records_a_video_without_reverb(finished_run):
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  import imageio  # pylint: disable=g-import-not-at-top
+  from training_run import REPO  # pylint: disable=g-import-not-at-top
+  config_path = os.path.join(finished_run.exp_dir, 'config.json')
+  argv = ['tfagents_system/run.py', '--params', 'tfagents_system/point_mass_params.py',
+          '--exp_dir', finished_run.exp_dir, '--config', config_path,
+          '--num_episodes', '2', '--checkpoint', 'latest', '--seed', '108']
+  # Reverb made unimportable, as on a machine without it.
+  script = ("import runpy, sys; sys.modules['reverb'] = None; sys.argv = %r; "
+            "runpy.run_path('tfagents_system/run.py', run_name='__main__')" % argv)
+  result = subprocess.run([sys.executable, '-c', script], cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  printed = [float(r) for r in re.findall(r'episode \d+: return (-?[\d.]+), length 50', result.stdout)]
+  assert len(printed) == 2
+  name = 'policy_checkpoint_%010d_iter%d_seed108' % (NUM_ITER * 100, NUM_ITER - 1)
+  with open(os.path.join(finished_run.exp_dir, 'videos', name + '.json')) as f:
+    saved = json.load(f)
+  assert [e['return'] for e in saved['episodes']] == pytest.approx(printed, abs=1e-3)
+  assert saved['curriculum_values'] == {'mass': 2.0, 'friction': pytest.approx(0.3)}
+  with imageio.get_reader(os.path.join(finished_run.exp_dir, 'videos', name + '.mp4')) as video:
+    assert sum(1 for _ in video) == 2 * 51  # first frame plus one per step
