@@ -176,3 +176,21 @@ def test_agent_builds_for_env(params, env):
   observation_spec, action_spec, time_step_spec = spec_utils.get_tensor_specs(env)
   agent = params.agent_ctor(time_step_spec, action_spec, tf.Variable(0, dtype=tf.int64))
   agent.initialize()
+
+
+def test_minitaur_example_runs_through_the_whole_system(tmp_path):
+  import json  # pylint: disable=g-import-not-at-top
+  import os  # pylint: disable=g-import-not-at-top
+  from training_run import REPO, TrainingRun  # pylint: disable=g-import-not-at-top
+  with open(os.path.join(REPO, 'config', 'minitaur.json')) as f:
+    config = json.load(f)
+  config.update(episode_length=30, num_iter=3)
+  config['curriculum']['mass']['iters'] = [0, 1, 2, 2, 2]
+  run = TrainingRun(tmp_path, config, params='tests/params/short_minitaur_params.py').start()
+  try:
+    assert run.wait() == 0, run.output
+    status = run.status()
+    assert status['done'] and status['train_step'] == 30 and status['eval_return'] is not None
+    assert run.leftover_processes() == []
+  finally:
+    run.cleanup()
