@@ -1,5 +1,6 @@
 """Running programs as daemontools services: run files, one svscan, and a clean stop."""
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -33,16 +34,16 @@ def _write_executable(path: str, text: str) -> None:
 
 
 class ServiceStatus:
-  """One line of svstat, parsed: 'DIR: up (pid 123) 45 seconds'."""
+  """One line of svstat, parsed: 'DIR: up (pid 123) 45 seconds' or 'DIR: down 5 seconds, normally up'."""
 
   def __init__(self, line: str):
     _, _, state = line.partition(': ')
-    words = state.replace('(', ' ').replace(')', ' ').split()
-    self.up = bool(words) and words[0] == 'up'
-    self.pid = int(words[2]) if self.up and len(words) > 2 and words[1] == 'pid' else None
-    seconds = [int(w) for w, nxt in zip(words, words[1:] + ['']) if w.isdigit() and nxt == 'seconds']
-    self.seconds = seconds[0] if seconds else None
     self.text = state.strip()
+    self.up = self.text.startswith('up ')
+    pid = re.search(r'\(pid (\d+)\)', self.text)
+    self.pid = int(pid.group(1)) if self.up and pid else None
+    seconds = re.search(r'\b(\d+) seconds\b', self.text)
+    self.seconds = int(seconds.group(1)) if seconds else None
 
 
 def svstat(service_dir: str) -> ServiceStatus:

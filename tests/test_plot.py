@@ -1,0 +1,151 @@
+"""tfagents_system.plot on summaries written like the trainer's, for two runs overlaid."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+import pytest
+import tensorflow as tf
+
+from tfagents_system import plot
+from tfagents_system import training_progress
+from training_run import REPO
+
+NUM_ITER = 10
+STEPS_PER_ITER = 100
+LOSS_TAGS = ('Losses/critic_loss', 'Losses/actor_loss', 'Losses/alpha_loss')
+EVAL_ITERATIONS = (0, 5, 9)
+
+
+def env_steps(seed, iteration):
+  return 500 + (iteration + 1) * (100 + seed)  # the runs' x values differ
+
+
+def write_summaries(exp_dir, seed):
+  """The tags the trainer writes, at its train steps: iteration k ends at step 100 (k + 1)."""
+  train = tf.summary.create_file_writer(os.path.join(exp_dir, 'train'))
+  evaluation = tf.summary.create_file_writer(os.path.join(exp_dir, 'eval'))
+  with train.as_default():
+    for step in range(0, NUM_ITER * STEPS_PER_ITER, STEPS_PER_ITER):  # the Learner's, from 0
+      for i, tag in enumerate(LOSS_TAGS):
+        tf.summary.scalar(tag, i + seed - step / 1000, step=step)
+  for k in range(NUM_ITER):
+    step = (k + 1) * STEPS_PER_ITER
+    with train.as_default(step=step):
+      for tag, value in ((training_progress.ITERATION, k),
+                         (training_progress.ENV_STEPS, env_steps(seed, k)),
+                         (training_progress.COLLECT_RETURN, -50 + 4 * k + seed),
+                         (training_progress.EPISODE_LENGTH, 50),
+                         (training_progress.ALPHA, 1 / (k + 1)),
+                         (training_progress.ENV_STEPS_PER_SEC, 80 + seed),
+                         (training_progress.SGD_STEPS_PER_SEC, 90 + seed),
+                         (training_progress.CURRICULUM_PREFIX + 'mass', 1 + (k >= 5))):
+        tf.summary.scalar(tag, value)
+    if k in EVAL_ITERATIONS:
+      with evaluation.as_default(step=step):
+        tf.summary.scalar(training_progress.COLLECT_RETURN, -40 + 4 * k + seed)
+        tf.summary.scalar(training_progress.ENV_STEPS, env_steps(seed, k))
+  train.flush()
+  evaluation.flush()
+
+
+@pytest.fixture(scope='module')
+def exp_dirs(tmp_path_factory):
+  dirs = []
+  for seed in (0, 1):
+    exp_dir = str(tmp_path_factory.mktemp('runs') / f'exp_{seed}')
+    write_summaries(exp_dir, seed)
+    dirs.append(exp_dir)
+  return dirs
+
+
+def run_plot(*args):
+  return subprocess.run([sys.executable, '-m', 'tfagents_system.plot', *args], cwd=REPO,
+                        capture_output=True, text=True, timeout=120)
+
+
+def test_plot_tags_are_the_ones_the_trainer_writes():
+  assert plot.RETURN == training_progress.COLLECT_RETURN
+  assert plot.ENV_STEPS == training_progress.ENV_STEPS
+  assert plot.ITERATION == training_progress.ITERATION
+  assert plot.ALPHA == training_progress.ALPHA
+  assert plot.ENV_STEPS_PER_SEC == training_progress.ENV_STEPS_PER_SEC
+  assert plot.SGD_STEPS_PER_SEC == training_progress.SGD_STEPS_PER_SEC
+  assert plot.CURRICULUM_PREFIX == training_progress.CURRICULUM_PREFIX
+  assert plot.LOSS_TAGS == LOSS_TAGS
+
+
+def test_command_writes_valid_pngs_and_prints_their_paths(exp_dirs, tmp_path):
+  out = tmp_path / 'out'
+  result = run_plot(*exp_dirs, '--out', str(out))
+  assert result.returncode == 0, result.stderr
+  names = ('returns', 'losses', 'throughput', 'curriculum')
+  expected = [str(out / f'{name}.png') for name in names]
+  assert result.stdout.split() == expected
+  for path in expected:
+    with Image.open(path) as image:
+      assert image.format == 'PNG' and image.size[0] > 500 and image.size[1] > 300
+      image.verify()
+
+
+def test_default_output_is_the_first_experiments_plots_dir(exp_dirs):
+  result = run_plot(exp_dirs[0])
+  assert result.returncode == 0, result.stderr
+  assert os.path.isfile(os.path.join(exp_dirs[0], 'plots', 'returns.png'))
+
+
+def test_dir_without_summaries_is_a_one_line_error(exp_dirs, tmp_path):
+  result = run_plot(exp_dirs[0], str(tmp_path))
+  assert result.returncode == 2
+  assert result.stderr.strip().splitlines() == [
+      f'error: {tmp_path}: no TensorBoard summaries (no event files in train/ or eval/)']
+
+
+def titles(figure):
+  return [axes.get_title() for axes in figure.axes]
+
+
+def test_figures_have_the_expected_panels(exp_dirs):
+  figures = plot.build_figures(plot.load_runs(exp_dirs))
+  assert titles(figures['returns']) == [
+      'Eval return vs env steps', 'Collect return vs env steps',
+      'Eval return vs wall time', 'Collect return vs wall time']
+  assert titles(figures['losses']) == list(LOSS_TAGS) + ['Losses/alpha']
+  assert titles(figures['throughput']) == ['Env steps per second', 'SGD steps per second']
+  assert titles(figures['curriculum']) == ['Curriculum/mass']
+  assert figures['returns'].axes[2].get_xlabel() == 'wall time (min)'
+  for name in ('losses', 'throughput', 'curriculum'):
+    assert {axes.get_xlabel() for axes in figures[name].axes} == {'iteration'}
+
+
+def test_each_run_is_a_line_with_their_mean_and_band(exp_dirs):
+  figure = plot.build_figures(plot.load_runs(exp_dirs))['returns']
+  eval_axes = figure.axes[0]
+  labels = [line.get_label() for line in eval_axes.get_lines()]
+  assert labels == ['exp_0', 'exp_1', 'mean of 2']
+  assert len(eval_axes.collections) == 1  # the min-max band
+  for seed, line in enumerate(eval_axes.get_lines()[:2]):
+    # Eval returns against the env steps logged at the same train step.
+    np.testing.assert_allclose(line.get_xdata(), [env_steps(seed, k) for k in EVAL_ITERATIONS])
+    np.testing.assert_allclose(line.get_ydata(), [-40 + 4 * k + seed for k in EVAL_ITERATIONS])
+  runs, mean = eval_axes.get_lines()[:2], eval_axes.get_lines()[2]
+  # Over the env steps both runs cover, the mean of each run interpolated there.
+  grid = mean.get_xdata()
+  assert grid[0] == env_steps(1, 0) and grid[-1] == env_steps(0, NUM_ITER - 1)
+  np.testing.assert_allclose(
+      mean.get_ydata(),
+      np.mean([np.interp(grid, r.get_xdata(), r.get_ydata()) for r in runs], axis=0))
+  # Wall time counts from the run's first event.
+  assert all(x >= 0 for x in figure.axes[2].get_lines()[0].get_xdata())
+
+
+def test_losses_and_curriculum_are_on_the_iteration_axis(exp_dirs):
+  figures = plot.build_figures(plot.load_runs(exp_dirs[:1]))
+  critic = figures['losses'].axes[0].get_lines()
+  assert len(critic) == 1  # one run: no mean, no band
+  # Losses logged at steps 0, 100, ...: step 100 ends iteration 0, step 0 comes before it.
+  np.testing.assert_allclose(critic[0].get_xdata(), np.arange(-1, NUM_ITER - 1))
+  mass = figures['curriculum'].axes[0].get_lines()[0]
+  np.testing.assert_allclose(mass.get_xdata(), np.arange(NUM_ITER))
+  np.testing.assert_allclose(mass.get_ydata(), [1] * 5 + [2] * 5)
