@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Usage: ./run_script.sh <training variables .sh file>
+# Usage: ./run_script.sh [--fresh] <training variables .sh file>
 # Sets up .venv on first use, reads the variables, and starts the run in logs/$SAC_EXP_NAME.
+# A run already in that dir is resumed; --fresh starts over and keeps the old dir renamed.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [ "${1:-}" = --fresh ]; then
+  export SAC_FRESH=1
+  shift
+fi
 if [ $# -ne 1 ]; then
-  echo "usage: $0 <training variables .sh file>" >&2
+  echo "usage: $0 [--fresh] <training variables .sh file>" >&2
   exit 2
 fi
 variables_file=$1

@@ -86,16 +86,22 @@ class Svscan:
       time.sleep(0.1)
     raise RuntimeError(f'supervise did not start for every service in {self.services_dir}')
 
-  def stop(self, grace_s: float = 20.0) -> None:
-    """Stops every service, then every supervise and multilog, then svscan; by PID."""
+  def stop(self, first: Sequence[str] = (), first_grace_s: float = 60.0,
+           grace_s: float = 20.0) -> None:
+    """Stops the `first` services, then the others, then every supervise and multilog,
+    then svscan; by PID. A service that outlasts its grace period is killed."""
     services = self.service_dirs()
     logs = [os.path.join(d, 'log') for d in services]
-    service_pids = [s.pid for s in map(svstat, services) if s.pid]
     supervise_pids = self._children()
-    svc('-d', services)  # TERM, then no restart
-    if not _wait_for_exit(service_pids, grace_s):
-      svc('-k', services)
-      _wait_for_exit(service_pids, 5.0)
+    service_pids = []
+    for group, grace in ((list(first), first_grace_s),
+                         ([d for d in services if d not in first], grace_s)):
+      pids = [s.pid for s in map(svstat, group) if s.pid]
+      service_pids += pids
+      svc('-d', group)  # TERM, then no restart
+      if not _wait_for_exit(pids, grace):
+        svc('-k', group)
+        _wait_for_exit(pids, 5.0)
     if self.running():
       self.process.terminate()
       self.process.wait()

@@ -37,6 +37,11 @@ class ExperimentDir:
   def variables_copy(self) -> str:
     return self._path('training_variables.sh')
 
+  @property
+  def run_spec_file(self) -> str:
+    """The specs and agent variables of the run, so a resumed run can be checked against them."""
+    return self._path('run_spec.json')
+
   # daemontools: the directory svscan watches, one service dir per program.
   @property
   def services_dir(self) -> str:
@@ -56,6 +61,14 @@ class ExperimentDir:
   @property
   def train_dir(self) -> str:
     return self._path('train')
+
+  @property
+  def trainer_checkpoints_dir(self) -> str:
+    return self._path('train', 'checkpoints')
+
+  @property
+  def replay_checkpoints_dir(self) -> str:
+    return self._path('replay_checkpoints')
 
   @property
   def eval_dir(self) -> str:

@@ -10,12 +10,20 @@ Tables on the replay server:
 
 Iteration k: the trainer publishes the policy for k, runs k's SGD steps, then
 waits (bounded) until every worker has reported k. A worker takes the policy
-for k, collects, reports k, and waits for k+1. Iteration INIT_ITERATION is the
-initial random-policy collection.
+for k, collects, reports k, and waits for the next publication. Iteration
+INIT_ITERATION is the initial random-policy collection.
+
+Reverb errors (a replay server that died and is being restarted by supervise)
+are retried: both sides wait for the server with backoff and reconnect. A
+restarted server reloads its last checkpoint, which may hold an older
+publication and lose reports sent since; the trainer notices that the
+publication on the server is not its own and publishes the iteration again, so
+workers whose report was lost do it again.
 """
 import dataclasses
+import threading
 import time
-from typing import Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Tuple, TypeVar
 
 from absl import logging
 import numpy as np
@@ -29,32 +37,47 @@ VARIABLE_TABLE = reverb_variable_container.DEFAULT_TABLE
 ITERATION_TABLE = 'iteration'
 REPORT_TABLE = 'worker_reports'
 REPORT_QUEUE_SIZE = 10000
+STOP_WAIT_S = 10.0
 
 INIT_ITERATION = -1
 ITERATION_KEY = 'iteration'
+# Every publication has a new, larger id (a timestamp): workers follow publications,
+# not iteration numbers, so they also follow a trainer that restarted from an earlier
+# checkpoint, and ignore an old publication a restarted replay server reloaded.
+PUBLICATION_KEY = 'publication'
 POLICY_KEY = reverb_variable_container.POLICY_KEY
 TRAIN_STEP_KEY = reverb_variable_container.TRAIN_STEP_KEY
 
 
-def server_address(host: str, port: int) -> str:
-  return f'{host}:{port}'
+# What a call to a Reverb server that went away raises.
+CONNECTION_ERRORS = (RuntimeError, reverb.errors.ReverbError, tf.errors.OpError)
+T = TypeVar('T')
 
 
-def wait_for_server(address: str, timeout_s: float = 600.0) -> reverb.Client:
-  """Connects to the Reverb server, retrying with backoff while it starts."""
+def wait_for_server(address: str) -> reverb.Client:
+  """Connects to the Reverb server, retrying with backoff while it (re)starts."""
   client = reverb.Client(address)
-  deadline = time.monotonic() + timeout_s
   delay = 0.1
   while True:
     try:
       client.server_info(timeout=5)
       return client
-    except (reverb.errors.DeadlineExceededError, RuntimeError) as e:
-      if time.monotonic() > deadline:
-        raise TimeoutError(f'Reverb server at {address} not reachable after {timeout_s:.0f}s') from e
-      logging.info('Waiting for the Reverb server at %s: %s', address, e)
+    except CONNECTION_ERRORS as e:
+      logging.info('Waiting %.1fs for the Reverb server at %s: %s', delay, address, e)
       time.sleep(delay)
-      delay = min(delay * 2, 5.0)
+      delay = min(delay * 2, 10.0)
+
+
+def retry_on_connection_errors(call: Callable[[], T], reconnect: Callable[[], None],
+                               what: str) -> T:
+  """Runs `call`; when the server went away, reconnects (with backoff) and runs it again."""
+  while True:
+    try:
+      return call()
+    except CONNECTION_ERRORS as e:
+      logging.warning('Reverb error while %s (%s: %s); reconnecting', what, type(e).__name__,
+                      str(e).splitlines()[0] if str(e) else '')
+      reconnect()
 
 
 def synced_variables(policy_variables, train_step) -> Dict[str, object]:
@@ -89,7 +112,8 @@ def make_tables(collect_data_spec, sequence_length: int, synced_variables_nest,
           sampler=reverb.selectors.Uniform(),
           remover=reverb.selectors.Fifo(),
           rate_limiter=reverb.rate_limiters.MinSize(1),
-          signature={ITERATION_KEY: tf.TensorSpec((), tf.int64)}),
+          signature={ITERATION_KEY: tf.TensorSpec((), tf.int64),
+                     PUBLICATION_KEY: tf.TensorSpec((), tf.int64)}),
       reverb.Table.queue(
           REPORT_TABLE,
           max_size=REPORT_QUEUE_SIZE,
@@ -159,29 +183,54 @@ class TrainerSync:
   """The trainer's side: publish policies, gather worker reports."""
 
   def __init__(self, address: str, variables_nest, num_workers: int):
-    self._client = wait_for_server(address)
-    self._container = reverb_variable_container.ReverbVariableContainer(
-        address, table_names=[VARIABLE_TABLE, ITERATION_TABLE])
+    self._address = address
     self._variables = variables_nest
     self._num_workers = num_workers
+    self._publication: Optional[int] = None
+    self._iteration: Optional[int] = None
+    self.connect()
+
+  def connect(self) -> None:
+    self.client = wait_for_server(self._address)
+    self._container = reverb_variable_container.ReverbVariableContainer(
+        self._address, table_names=[VARIABLE_TABLE, ITERATION_TABLE])
 
   def publish(self, iteration: int) -> None:
     """Pushes the policy for `iteration`; the iteration number goes last so a
     worker that sees it is sure to get that policy."""
-    self._container.push(self._variables, VARIABLE_TABLE)
-    self._container.push({ITERATION_KEY: tf.constant(iteration, tf.int64)}, ITERATION_TABLE)
+    self._iteration, self._publication = iteration, time.time_ns()
+    retry_on_connection_errors(self._push, self.connect, f'publishing iteration {iteration}')
 
-  def gather(self, iteration: int, timeout_s: float) -> IterationSummary:
-    """Waits until every worker reported `iteration`, or `timeout_s` passed."""
+  def _push(self) -> None:
+    self._container.push(self._variables, VARIABLE_TABLE)
+    self._container.push({ITERATION_KEY: tf.constant(self._iteration, tf.int64),
+                          PUBLICATION_KEY: tf.constant(self._publication, tf.int64)},
+                         ITERATION_TABLE)
+
+  def gather(self, iteration: int, timeout_s: float,
+             stop_requested: threading.Event) -> 'IterationSummary':
+    """Waits until every worker reported `iteration`, or `timeout_s` passed.
+
+    Once a stop is requested, waits at most STOP_WAIT_S more.
+    """
     reports: Dict[int, WorkerReport] = {}
     deadline = time.monotonic() + timeout_s
+    next_check = time.monotonic() + 1.0
     while len(reports) < self._num_workers and time.monotonic() < deadline:
-      for report in self._drain():
+      for report in retry_on_connection_errors(self._drain, self.connect, 'reading reports'):
         if report.iteration == iteration:
           reports[report.worker] = report
         else:
           logging.info('Ignoring a late report of worker %d for iteration %d',
                        report.worker, report.iteration)
+      if time.monotonic() > next_check:
+        next_check = time.monotonic() + 1.0
+        if not retry_on_connection_errors(self._publication_is_current, self.connect,
+                                          'checking the publication'):
+          logging.warning('The replay server restarted; publishing iteration %d again', iteration)
+          self.publish(iteration)
+      if stop_requested.is_set():
+        deadline = min(deadline, time.monotonic() + STOP_WAIT_S)
       if len(reports) < self._num_workers:
         time.sleep(0.02)
     missing = sorted(set(range(self._num_workers)) - set(reports))
@@ -190,33 +239,42 @@ class TrainerSync:
                       iteration, missing, timeout_s)
     return IterationSummary(sorted(reports.values(), key=lambda r: r.worker), missing)
 
+  def _publication_is_current(self) -> bool:
+    if not self.client.server_info()[ITERATION_TABLE].current_size:
+      return False
+    return int(self._container.pull(ITERATION_TABLE)[PUBLICATION_KEY]) == self._publication
+
   def _drain(self) -> List[WorkerReport]:
-    size = self._client.server_info()[REPORT_TABLE].current_size
+    size = self.client.server_info()[REPORT_TABLE].current_size
     if not size:
       return []
     return [WorkerReport.from_array(sample.data[0])
-            for sample in self._client.sample(REPORT_TABLE, num_samples=size,
-                                              emit_timesteps=False)]
+            for sample in self.client.sample(REPORT_TABLE, num_samples=size,
+                                             emit_timesteps=False)]
 
 
 class WorkerSync:
-  """A collect worker's side: follow the published iterations, report its own."""
+  """A collect worker's side: follow the trainer's publications, report its own iterations."""
 
-  def __init__(self, address: str, worker_index: int, poll_interval_s: float = 0.02):
-    self._client = wait_for_server(address)
-    self._container = reverb_variable_container.ReverbVariableContainer(
-        address, table_names=[VARIABLE_TABLE, ITERATION_TABLE])
-    self._worker_index = worker_index
+  def __init__(self, address: str, poll_interval_s: float = 0.02):
+    self._address = address
     self._poll_interval_s = poll_interval_s
+    self._publication = -1
+    self.connect()
 
-  def published_iteration(self) -> int:
-    return int(self._container.pull(ITERATION_TABLE)[ITERATION_KEY].numpy())
+  def connect(self) -> None:
+    self._client = wait_for_server(self._address)
+    self._container = reverb_variable_container.ReverbVariableContainer(
+        self._address, table_names=[VARIABLE_TABLE, ITERATION_TABLE])
 
-  def wait_for_iteration_after(self, iteration: int) -> int:
+  def wait_for_next_iteration(self) -> int:
+    """Blocks until the trainer publishes anew; returns the iteration it published."""
     while True:
-      published = self.published_iteration()
-      if published > iteration:
-        return published
+      if self._client.server_info()[ITERATION_TABLE].current_size:
+        published = self._container.pull(ITERATION_TABLE)
+        if int(published[PUBLICATION_KEY]) > self._publication:
+          self._publication = int(published[PUBLICATION_KEY])
+          return int(published[ITERATION_KEY])
       time.sleep(self._poll_interval_s)
 
   def update_policy(self, variables_nest) -> None:

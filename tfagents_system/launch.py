@@ -19,6 +19,8 @@ from tfagents_system import progress_display
 from tfagents_system.run_settings import RunSettings
 
 PYTHON = sys.executable
+# How long a stopping trainer may take to finish its iteration and checkpoint.
+TRAINER_STOP_GRACE_S = 120.0
 
 
 class LaunchError(RuntimeError):
@@ -40,13 +42,28 @@ def _quiet_stderr():
     os.close(saved)
 
 
-def check_inputs(settings: RunSettings) -> None:
-  """Loads params and config the way the programs will, so bad input fails here."""
+def check_inputs(settings: RunSettings):
+  """Loads params and config and tries the envs the way the programs will; returns the run spec."""
   with _quiet_stderr():
     # Imported here: TensorFlow is slow to import, and the settings errors
     # found before this should not wait for it.
-    from tfagents_system import params_loading  # pylint: disable=g-import-not-at-top
-    params_loading.load_train_params(settings.params, settings.config)
+    from tfagents_system import preflight  # pylint: disable=g-import-not-at-top
+    return preflight.check_run(settings.params, settings.config, settings.run_seed)
+
+
+def open_experiment(settings: RunSettings, spec) -> experiment_dir.ExperimentDir:
+  """The run's dir: resumed if it holds the same run, renamed away with SAC_FRESH=1."""
+  from tfagents_system import preflight  # pylint: disable=g-import-not-at-top
+  experiment = experiment_dir.ExperimentDir(settings.exp_dir)
+  if settings.fresh and os.path.exists(experiment.root):
+    kept = f'{experiment.root}_{time.strftime("%Y%m%d-%H%M%S")}'
+    os.rename(experiment.root, kept)
+    print(f'starting over: the previous run is kept in {kept}')
+  elif preflight.check_resumable(experiment, spec):
+    print(f'resuming the run in {experiment.root}')
+  os.makedirs(experiment.root, exist_ok=True)
+  preflight.save_run_spec(experiment, spec)
+  return experiment
 
 
 def plan_cpus(settings: RunSettings) -> cpu_plan.CpuPlan:
@@ -67,10 +84,8 @@ def choose_port(requested) -> int:
     return s.getsockname()[1]
 
 
-def prepare_experiment(settings: RunSettings, plan: cpu_plan.CpuPlan,
-                       port: int) -> experiment_dir.ExperimentDir:
-  experiment = experiment_dir.ExperimentDir(settings.exp_dir)
-  os.makedirs(experiment.root, exist_ok=True)
+def write_services(settings: RunSettings, experiment: experiment_dir.ExperimentDir,
+                   plan: cpu_plan.CpuPlan, port: int) -> None:
   from tfagents_system.params_loading import resolve_path  # pylint: disable=g-import-not-at-top
   shutil.copyfile(resolve_path(settings.params), experiment.params_copy)
   shutil.copyfile(resolve_path(settings.config), experiment.config_copy)
@@ -98,7 +113,6 @@ def prepare_experiment(settings: RunSettings, plan: cpu_plan.CpuPlan,
     daemontools.write_service(experiment.service_dir(name), [PYTHON] + args + common_flags,
                               plan.cpus_of(name), dict(env, **extra_env),
                               experiment.log_dir(name))
-  return experiment
 
 
 class StopRequested(Exception):
@@ -126,6 +140,9 @@ def supervise_run(experiment: experiment_dir.ExperimentDir, display) -> str:
       if status and status.get('done') and not daemontools.svstat(
           experiment.service_dir(experiment_dir.TRAIN_PROGRAM)).up:
         return COMPLETED
+      if status and status.get('failed'):
+        display.message(f"error: {status['failed']}")
+        return FAILED
       if not svscan.running():
         display.message('svscan stopped unexpectedly; stopping the run')
         return FAILED
@@ -136,7 +153,9 @@ def supervise_run(experiment: experiment_dir.ExperimentDir, display) -> str:
   finally:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the stop
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    svscan.stop()
+    # The trainer first, while the replay server can still take its checkpoint.
+    svscan.stop(first=[experiment.service_dir(experiment_dir.TRAIN_PROGRAM)],
+                first_grace_s=TRAINER_STOP_GRACE_S)
 
 
 def main() -> int:
@@ -144,16 +163,17 @@ def main() -> int:
   display = progress_display.ProgressDisplay(sys.stdout)
   try:
     settings = RunSettings.from_environ(os.environ)
-    check_inputs(settings)
+    spec = check_inputs(settings)
     plan = plan_cpus(settings)
     port = choose_port(settings.reverb_port)
+    experiment = open_experiment(settings, spec)
   except (ValueError, LaunchError) as e:  # every input error type derives from these
     print(f'error: {e}', file=sys.stderr)
     return 2
   if plan.shared:
     display.message(f'warning: {sum(len(c) for c in plan.assignments.values())} CPUs requested '
                     f'but only {len(os.sched_getaffinity(0))} available; programs share CPUs')
-  experiment = prepare_experiment(settings, plan, port)
+  write_services(settings, experiment, plan, port)
   for name, cpus in plan.assignments.items():
     display.message(f'{name:<20} CPUs {cpu_plan.format_cpu_list(cpus)}')
   display.message(f'experiment dir {experiment.root}; logs in {experiment.root}/logs/<program>/current')

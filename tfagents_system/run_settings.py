@@ -26,6 +26,7 @@ class RunSettings:
   reverb_port: Optional[int]
   strict_cpus: bool
   run_seed: int
+  fresh: bool
 
   @classmethod
   def from_environ(cls, environ: Mapping[str, str]) -> 'RunSettings':
@@ -45,18 +46,28 @@ class RunSettings:
         variables_file=environ.get('SAC_VARIABLES_FILE', ''),
         reverb_port=(_positive_int(environ, 'SAC_REVERB_PORT', source)
                      if environ.get('SAC_REVERB_PORT') else None),
-        strict_cpus=environ.get('SAC_STRICT_CPUS', '0') not in ('', '0'),
+        strict_cpus=_flag(environ, 'SAC_STRICT_CPUS'),
         # Array tasks of one job get different seeds.
-        run_seed=int(environ.get('SAC_SEED') or environ.get('SLURM_ARRAY_TASK_ID') or 0),
+        run_seed=_int(environ, 'SAC_SEED', source) if environ.get('SAC_SEED') else
+        int(environ.get('SLURM_ARRAY_TASK_ID') or 0),
+        fresh=_flag(environ, 'SAC_FRESH'),
     )
 
 
-def _positive_int(environ: Mapping[str, str], name: str, source: str) -> int:
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+  return environ.get(name, '0') not in ('', '0')
+
+
+def _int(environ: Mapping[str, str], name: str, source: str) -> int:
   text = environ[name]
   try:
-    value = int(text)
+    return int(text)
   except ValueError:
     raise SettingsError(f'{source}: {name} must be a whole number, got {text!r}') from None
+
+
+def _positive_int(environ: Mapping[str, str], name: str, source: str) -> int:
+  value = _int(environ, name, source)
   if value < 1:
     raise SettingsError(f'{source}: {name} must be at least 1, got {value}')
   return value

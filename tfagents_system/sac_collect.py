@@ -19,23 +19,35 @@ def main(_):
   params = program_setup.start_program(f'collect worker {worker_index}')
   worker = workers.CollectWorker(params, worker_index, FLAGS.num_workers,
                                  FLAGS.reverb_address, FLAGS.run_seed)
-  sync = iteration_sync.WorkerSync(FLAGS.reverb_address, worker_index)
+  sync = iteration_sync.WorkerSync(FLAGS.reverb_address)
 
-  iteration = sync.wait_for_iteration_after(iteration_sync.INIT_ITERATION - 1)
+  def reconnect():
+    sync.connect()
+    worker.connect()
+
+  def next_iteration():
+    return iteration_sync.retry_on_connection_errors(
+        sync.wait_for_next_iteration, reconnect, 'waiting for the next iteration')
+
+  def work(iteration):
+    if iteration == iteration_sync.INIT_ITERATION:
+      report = worker.collect_initial_experience()
+    else:
+      sync.update_policy(worker.synced_variables)
+      report = worker.run_iteration(iteration)
+    sync.report(report)
+    return report
+
+  iteration = next_iteration()
   logging.info('Worker %d joins at iteration %d', worker_index, iteration)
   worker.join_at(iteration)
-  if iteration == iteration_sync.INIT_ITERATION:
-    sync.report(worker.collect_initial_experience())
-    iteration = sync.wait_for_iteration_after(iteration)
-
   while iteration < params.num_iter:
-    sync.update_policy(worker.synced_variables)
-    report = worker.run_iteration(iteration)
-    sync.report(report)
+    report = iteration_sync.retry_on_connection_errors(
+        lambda: work(iteration), reconnect, f'working on iteration {iteration}')
     logging.info('Iteration %d: %d env steps, collect return %.3f',
                  iteration, report.env_steps,
                  report.collect_return_sum / max(1, report.collect_episodes))
-    iteration = sync.wait_for_iteration_after(iteration)
+    iteration = next_iteration()
 
   logging.info('Training is complete; waiting to be stopped')
   worker.close()

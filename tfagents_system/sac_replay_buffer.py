@@ -4,6 +4,7 @@ from absl import flags
 from absl import logging
 import reverb
 
+from tfagents_system import experiment_dir
 from tfagents_system import iteration_sync
 from tfagents_system import program_setup
 
@@ -21,9 +22,15 @@ def main(_):
       iteration_sync.synced_variables(agent.collect_policy.variables(), train_step),
       capacity=params.replay_capacity,
       min_size_to_sample=params.train_batch_size)
-  server = reverb.Server(tables, port=FLAGS.port)
-  logging.info('Reverb server listening on port %d; experience capacity %d items',
-               FLAGS.port, params.replay_capacity)
+  experiment = experiment_dir.ExperimentDir(FLAGS.root_dir)
+  # Loads the latest checkpoint in that dir on start: a restarted server has the
+  # replay data of the trainer's last checkpoint, not an empty buffer.
+  checkpointer = reverb.checkpointers.DefaultCheckpointer(experiment.replay_checkpoints_dir)
+  server = reverb.Server(tables, port=FLAGS.port, checkpointer=checkpointer)
+  sizes = {name: info.current_size for name, info in server.localhost_client().server_info().items()}
+  logging.info('Reverb server listening on port %d; experience capacity %d items; '
+               'items per table after loading the latest checkpoint: %s',
+               FLAGS.port, params.replay_capacity, sizes)
   server.wait()
 
 

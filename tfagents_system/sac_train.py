@@ -1,29 +1,50 @@
-"""The SAC trainer program: samples Reverb, updates the policy, publishes it each iteration."""
+"""The SAC trainer program: samples Reverb, updates the policy, publishes it each iteration.
+
+SIGTERM (svc -d) ends it after the current iteration, with a checkpoint.
+"""
+import math
+import signal
 import subprocess
+import sys
+import threading
 import time
 
 from absl import app
 from absl import flags
 from absl import logging
+import tensorflow as tf
 from tf_agents.replay_buffers import reverb_replay_buffer
+from tf_agents.train import interval_trigger
 from tf_agents.train import learner
-from tf_agents.train import triggers
 
 from tfagents_system import experiment_dir
 from tfagents_system import iteration_sync
 from tfagents_system import program_setup
 from tfagents_system.curriculum import Curriculum
+from tfagents_system.trainer_checkpoints import TrainerCheckpoints
 from tfagents_system.training_progress import TrainingProgress
 
 FLAGS = flags.FLAGS
+EXIT_NON_FINITE_LOSS = 3
+
+
+def loss_values(loss_info) -> dict:
+  """{'loss': total, 'critic_loss': ..., ...} as Python floats."""
+  values = {'loss': float(loss_info.loss)}
+  if hasattr(loss_info.extra, '_asdict'):
+    values.update({k: float(v) for k, v in loss_info.extra._asdict().items()})
+  return values
 
 
 def main(_):
   params = program_setup.start_program('trainer')
   experiment = experiment_dir.ExperimentDir(FLAGS.root_dir)
+  stop_requested = threading.Event()
+  for signum in (signal.SIGTERM, signal.SIGINT):
+    signal.signal(signum, lambda *_: stop_requested.set())
+
   time_step_spec, action_spec = program_setup.environment_specs(params)
   agent, train_step = program_setup.create_agent(params, time_step_spec, action_spec)
-
   sync = iteration_sync.TrainerSync(
       FLAGS.reverb_address,
       iteration_sync.synced_variables(agent.collect_policy.variables(), train_step),
@@ -34,47 +55,85 @@ def main(_):
       table_name=iteration_sync.EXPERIENCE_TABLE,
       server_address=FLAGS.reverb_address)
 
-  def experience_dataset():
-    return replay_buffer.as_dataset(
+  def experience_iterator():
+    return iter(replay_buffer.as_dataset(
         sample_batch_size=params.train_batch_size,
-        num_steps=params.train_sequence_length).prefetch(params.prefetch_batches)
+        num_steps=params.train_sequence_length).prefetch(params.prefetch_batches))
 
+  # Summaries and checkpoints are written here, per iteration, so that a
+  # non-finite loss is never checkpointed and no iteration is summarized twice.
+  sac_learner = learner.Learner(experiment.root, train_step, agent,
+                                checkpoint_interval=-1, summary_interval=0)
   steps_per_iter = params.num_steps_per_iter
-  checkpoint_interval = params.checkpoint_period_itrs * steps_per_iter
-  sac_learner = learner.Learner(
-      experiment.root, train_step, agent, experience_dataset,
-      triggers=[triggers.PolicySavedModelTrigger(
-          experiment.policies_dir, agent, train_step, interval=checkpoint_interval)],
-      checkpoint_interval=checkpoint_interval,
-      summary_interval=params.log_period_itrs * steps_per_iter)
+
+  def checkpoint_replay():
+    return iteration_sync.retry_on_connection_errors(
+        sync.client.checkpoint, sync.connect, 'checkpointing the replay buffer')
+
+  checkpoints = TrainerCheckpoints(experiment, agent, train_step, checkpoint_replay)
   log_alpha = next((v for v in agent.variables if 'log_alpha' in v.name), None)
   progress = TrainingProgress(experiment, params.num_iter, params.log_period_itrs,
                               Curriculum.from_env_config(params.env_config),
-                              sac_learner.train_summary_writer, log_alpha)
+                              tf.summary.create_file_writer(experiment.train_dir), log_alpha)
+
+  def save_checkpoints():
+    checkpoints.save()
+    replay_items = sync.client.server_info()[iteration_sync.EXPERIENCE_TABLE].current_size
+    progress.record_checkpoint(int(train_step.numpy()), replay_items)
+
+  checkpoint_due = interval_trigger.IntervalTrigger(
+      params.checkpoint_period_itrs * steps_per_iter, save_checkpoints,
+      start=int(train_step.numpy()))
+
+  def train_steps(target_step):
+    """SGD steps up to `target_step`, reconnecting to the replay server if it goes away."""
+    iterator = experience_iterator()
+    while int(train_step.numpy()) < target_step:
+      try:
+        return sac_learner.run(iterations=target_step - int(train_step.numpy()),
+                               iterator=iterator)
+      except iteration_sync.CONNECTION_ERRORS as e:
+        logging.warning('Sampling failed (%s); reconnecting', type(e).__name__)
+        sync.connect()
+        iterator = experience_iterator()
 
   first_iteration = int(train_step.numpy()) // steps_per_iter
-  if first_iteration == 0:
+  if progress.initial_collection_done:
+    logging.info('Resuming at iteration %d (train step %d)', first_iteration, train_step.numpy())
+  else:
     logging.info('Waiting for the initial random-policy experience')
     sync.publish(iteration_sync.INIT_ITERATION)
-    summary = sync.gather(iteration_sync.INIT_ITERATION, params.worker_report_timeout_s)
+    summary = sync.gather(iteration_sync.INIT_ITERATION, params.worker_report_timeout_s,
+                          stop_requested)
     progress.record_initial_collection(summary, int(train_step.numpy()))
-  else:
-    logging.info('Resuming at iteration %d (train step %d)', first_iteration, train_step.numpy())
 
   for iteration in range(first_iteration, params.num_iter):
+    if stop_requested.is_set():
+      break
     start = time.monotonic()
     sync.publish(iteration)
-    loss = sac_learner.run(iterations=steps_per_iter)
-    summary = sync.gather(iteration, params.worker_report_timeout_s)
+    losses = loss_values(train_steps((iteration + 1) * steps_per_iter))
+    if not all(math.isfinite(v) for v in losses.values()):
+      message = (f'non-finite loss at iteration {iteration} ({losses}); training stopped, '
+                 f'the last good checkpoint is kept in {experiment.trainer_checkpoints_dir}')
+      logging.error(message)
+      progress.record_failure(message)
+      subprocess.run(['svc', '-d', experiment.service_dir(experiment_dir.TRAIN_PROGRAM)],
+                     check=False)
+      sys.exit(EXIT_NON_FINITE_LOSS)
+    summary = sync.gather(iteration, params.worker_report_timeout_s, stop_requested)
     progress.record_iteration(iteration, summary, int(train_step.numpy()),
-                              time.monotonic() - start, steps_per_iter)
+                              time.monotonic() - start, steps_per_iter, losses)
     logging.info('Iteration %d/%d: train step %d, loss %.4f, %d env steps, eval return %s',
-                 iteration + 1, params.num_iter, train_step.numpy(), loss.loss,
+                 iteration + 1, params.num_iter, train_step.numpy(), losses['loss'],
                  progress.env_steps, summary.eval_return)
+    checkpoint_due(int(train_step.numpy()))
 
+  save_checkpoints()
+  if stop_requested.is_set():
+    logging.info('Stopped at train step %d, checkpointed', train_step.numpy())
+    return
   sync.publish(params.num_iter)  # workers see that training is over
-  for trigger in sac_learner.triggers:  # final policy checkpoint and trainer checkpoint
-    trigger(train_step.numpy(), force_trigger=True)
   progress.finish(int(train_step.numpy()))
   logging.info('Training complete at train step %d', train_step.numpy())
   # Done for good: tell supervise not to start the trainer again.

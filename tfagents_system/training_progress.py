@@ -1,6 +1,6 @@
 """The trainer's record of a run: TensorBoard summaries per iteration and status.json."""
 import time
-from typing import Optional
+from typing import Dict, Optional
 
 import tensorflow as tf
 
@@ -13,7 +13,8 @@ COLLECT_RETURN = 'Metrics/AverageReturn'
 EPISODE_LENGTH = 'Metrics/AverageEpisodeLength'
 ENV_STEPS = 'Metrics/EnvironmentSteps'
 ITERATION = 'Metrics/Iteration'
-ALPHA = 'Losses/alpha'
+LOSSES_PREFIX = 'Losses/'
+ALPHA = LOSSES_PREFIX + 'alpha'
 ENV_STEPS_PER_SEC = 'RunTime/env_steps_per_sec'
 SGD_STEPS_PER_SEC = 'RunTime/sgd_steps_per_sec'
 CURRICULUM_PREFIX = 'Curriculum/'
@@ -33,8 +34,9 @@ class TrainingProgress:
     self._alpha = alpha
     # A restarted trainer carries on counting from where the last one was.
     self._status = experiment.read_status() or {'env_steps': 0, 'eval_return': None,
-                                                'eval_iteration': None}
-    self._status.update(num_iter=num_iter, done=False)
+                                                'eval_iteration': None, 'iteration': 0,
+                                                'initial_collection_done': False}
+    self._status.update(num_iter=num_iter, done=False, failed=None)
     self._start = time.monotonic()
     self._iterations_run = 0
 
@@ -42,40 +44,58 @@ class TrainingProgress:
   def env_steps(self) -> int:
     return self._status['env_steps']
 
+  @property
+  def initial_collection_done(self) -> bool:
+    return self._status['initial_collection_done']
+
   def record_initial_collection(self, summary: IterationSummary, train_step: int) -> None:
     self._status['env_steps'] += summary.env_steps
-    self._update_status(iteration=0, train_step=train_step, missing_workers=summary.missing_workers)
+    self._update_status(initial_collection_done=True, train_step=train_step,
+                        missing_workers=summary.missing_workers)
 
   def record_iteration(self, iteration: int, summary: IterationSummary, train_step: int,
-                       wall_seconds: float, sgd_steps: int) -> None:
+                       wall_seconds: float, sgd_steps: int, losses: Dict[str, float]) -> None:
     self._iterations_run += 1
     self._status['env_steps'] += summary.env_steps
     env_steps_per_sec = summary.env_steps / wall_seconds
     sgd_steps_per_sec = sgd_steps / wall_seconds
-    if iteration % self._log_period_itrs == 0 or iteration == self._num_iter - 1:
+    # A trainer restarted from a checkpoint redoes the iterations since; their
+    # summaries were written the first time, and are not written twice.
+    summarized_before = iteration < self._status['iteration']
+    log_due = iteration % self._log_period_itrs == 0 or iteration == self._num_iter - 1
+    if log_due and not summarized_before:
       with self._train_writer.as_default(step=train_step):
         scalars = {ITERATION: iteration, ENV_STEPS: self.env_steps,
                    ENV_STEPS_PER_SEC: env_steps_per_sec, SGD_STEPS_PER_SEC: sgd_steps_per_sec,
                    COLLECT_RETURN: summary.collect_return,
                    EPISODE_LENGTH: summary.collect_episode_length}
+        scalars.update({LOSSES_PREFIX + name: value for name, value in losses.items()})
         if self._alpha is not None:
           scalars[ALPHA] = tf.exp(self._alpha)
         for name, value in self._curriculum.values_at(iteration).items():
           scalars[CURRICULUM_PREFIX + name] = value
         _write_scalars(scalars)
-    if summary.eval_return is not None:
+    if summary.eval_return is not None and not summarized_before:
       with self._eval_writer.as_default(step=train_step):
         _write_scalars({COLLECT_RETURN: summary.eval_return,
                         EPISODE_LENGTH: summary.eval_episode_length,
                         ENV_STEPS: self.env_steps})
       self._status.update(eval_return=summary.eval_return, eval_iteration=iteration)
+    self._train_writer.flush()
+    self._eval_writer.flush()
     seconds_per_iteration = (time.monotonic() - self._start) / self._iterations_run
     self._update_status(
-        iteration=iteration + 1, train_step=train_step,
+        iteration=max(iteration + 1, self._status['iteration']), train_step=train_step,
         collect_return=summary.collect_return,
         env_steps_per_sec=env_steps_per_sec, sgd_steps_per_sec=sgd_steps_per_sec,
         eta_s=seconds_per_iteration * (self._num_iter - iteration - 1),
         missing_workers=summary.missing_workers)
+
+  def record_checkpoint(self, train_step: int, replay_items: int) -> None:
+    self._update_status(checkpoint={'train_step': train_step, 'replay_items': replay_items})
+
+  def record_failure(self, message: str) -> None:
+    self._update_status(failed=message)
 
   def finish(self, train_step: int) -> None:
     self._train_writer.flush()

@@ -1,7 +1,6 @@
 """A collect/eval worker: its environments, policies and actors, and one iteration of work."""
 import time
 from absl import logging
-import reverb
 from tf_agents.policies import greedy_policy
 from tf_agents.policies import py_tf_eager_policy
 from tf_agents.policies import random_py_policy
@@ -37,36 +36,36 @@ class CollectWorker:
     self.synced_variables = iteration_sync.synced_variables(
         agent.collect_policy.variables(), self.train_step)
 
-    self._observer = reverb_utils.ReverbAddTrajectoryObserver(
-        reverb.Client(reverb_address), iteration_sync.EXPERIENCE_TABLE,
-        sequence_length=params.train_sequence_length, stride_length=1)
-
-    def make_actor(env, policy, episodes, observers=()):
-      return actor.Actor(env, policy, self.train_step, episodes_per_run=episodes,
-                         observers=list(observers), metrics=actor.collect_metrics(episodes))
-
-    self._init_actor = make_actor(
-        self.collect_env,
-        random_py_policy.RandomPyPolicy(self.collect_env.time_step_spec(),
-                                        self.collect_env.action_spec()),
-        max(1, iteration_sync.episode_share(params.n_buffer_init_episodes, worker_index,
-                                            num_workers)),
-        [self._observer])
+    self._init_policy = random_py_policy.RandomPyPolicy(self.collect_env.time_step_spec(),
+                                                        self.collect_env.action_spec())
+    self._collect_policy = py_tf_eager_policy.PyTFEagerPolicy(agent.collect_policy,
+                                                              use_tf_function=True)
     self._init_episodes = iteration_sync.episode_share(
         params.n_buffer_init_episodes, worker_index, num_workers)
-    self._collect_actor = make_actor(
-        self.collect_env,
-        py_tf_eager_policy.PyTFEagerPolicy(agent.collect_policy, use_tf_function=True),
-        params.n_train_episodes_per_iter, [self._observer])
     self._eval_episodes = iteration_sync.episode_share(
         params.n_eval_episodes, worker_index, num_workers)
-    self._eval_actor = make_actor(
+    self._eval_actor = self._actor(
         self.eval_env,
         py_tf_eager_policy.PyTFEagerPolicy(greedy_policy.GreedyPolicy(agent.policy),
                                            use_tf_function=True),
         max(1, self._eval_episodes))
-
     self._curriculum_cursor = CurriculumCursor(Curriculum.from_env_config(params.env_config))
+    self._reverb_address = reverb_address
+    self.connect()
+
+  def connect(self) -> None:
+    """(Re)connects the collect actors to the replay server's experience table."""
+    self._observer = reverb_utils.ReverbAddTrajectoryObserver(
+        iteration_sync.wait_for_server(self._reverb_address), iteration_sync.EXPERIENCE_TABLE,
+        sequence_length=self.params.train_sequence_length, stride_length=1)
+    self._init_actor = self._actor(self.collect_env, self._init_policy,
+                                   max(1, self._init_episodes), [self._observer])
+    self._collect_actor = self._actor(self.collect_env, self._collect_policy,
+                                      self.params.n_train_episodes_per_iter, [self._observer])
+
+  def _actor(self, env, policy, episodes, observers=()):
+    return actor.Actor(env, policy, self.train_step, episodes_per_run=episodes,
+                       observers=list(observers), metrics=actor.collect_metrics(episodes))
 
   def join_at(self, iteration: int) -> None:
     """A worker (re)started at `iteration` gets the latest curriculum values due by then."""

@@ -1,0 +1,44 @@
+"""Everything the trainer saves together, at one train step: its own state, the policy, the replay data.
+
+Trainer checkpoint: agent (networks, target networks, optimizers, alpha) and train step, in
+tf-agents' Learner layout (<exp>/train/checkpoints). Policy checkpoint: PolicySavedModelTrigger's
+layout (<exp>/policies/checkpoints/policy_checkpoint_<train step>). Replay: a Reverb checkpoint,
+written by the replay server into the dir it reloads from when it (re)starts.
+
+TensorFlow and Reverb both write a checkpoint under a temporary name and then rename it, so a
+failed save (a full disk) leaves the previous checkpoint as the latest.
+"""
+from typing import Callable
+
+from absl import logging
+from tf_agents.train import triggers
+from tf_agents.utils import common
+
+from tfagents_system.experiment_dir import ExperimentDir
+
+MAX_TRAINER_CHECKPOINTS = 3
+
+
+class TrainerCheckpoints:
+  """Saves all three at the current train step; the caller saves only finite losses."""
+
+  def __init__(self, experiment: ExperimentDir, agent, train_step,
+               checkpoint_replay: Callable[[], str]):
+    self._train_step = train_step
+    self._checkpoint_replay = checkpoint_replay
+    # Restores the latest trainer checkpoint, if there is one.
+    self._trainer = common.Checkpointer(
+        experiment.trainer_checkpoints_dir, max_to_keep=MAX_TRAINER_CHECKPOINTS,
+        agent=agent, train_step=train_step)
+    self._trainer.initialize_or_restore()
+    # Writes the SavedModels now, and a policy checkpoint on every save() at a new train step.
+    self._policy = triggers.PolicySavedModelTrigger(
+        experiment.policies_dir, agent, train_step, interval=1, start=int(train_step.numpy()))
+
+  def save(self) -> None:
+    step = int(self._train_step.numpy())
+    self._trainer.save(step)
+    self._policy(step)
+    replay_path = self._checkpoint_replay()
+    logging.info('Checkpointed trainer, policy and replay data (%s) at train step %d',
+                 replay_path, step)
