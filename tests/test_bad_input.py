@@ -71,3 +71,31 @@ def test_strict_cpus_refuses_to_share(tmp_path):
   cpus = len(os.sched_getaffinity(0))
   assert_rejected(run_with(tmp_path, {'SAC_STRICT_CPUS': '1', 'SAC_TRAIN_CPUS': str(cpus + 1)}),
                   'SAC_STRICT_CPUS=1 refuses to share')
+
+
+def test_env_ctor_failure_names_the_env(tmp_path):
+  assert_rejected(run_with(tmp_path, {'SAC_PARAMS': 'tests/params/failing_env_params.py'}),
+                  'env_ctor failed for the eval env (seed 1)', "no_such_argument")
+
+
+def test_set_state_rejecting_a_curriculum_key_names_key_and_iteration(tmp_path):
+  config = tmp_path / 'c.json'
+  config.write_text('{"curriculum": {"gravity": {"iters": [0, 7], "range": [9, 10]}}}')
+  assert_rejected(run_with(tmp_path, {'SAC_CONFIG': str(config)}),
+                  "set_state({'gravity': 9}) of the curriculum at iteration 0 failed",
+                  "unknown key 'gravity'")
+
+
+def test_discrete_action_spec(tmp_path):
+  assert_rejected(run_with(tmp_path, {'SAC_PARAMS': 'tests/params/discrete_params.py'}),
+                  'the action spec is discrete (int64)')
+
+
+def test_reverb_port_in_use(tmp_path):
+  import socket  # pylint: disable=g-import-not-at-top
+  with socket.socket() as busy:
+    busy.bind(('127.0.0.1', 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    assert_rejected(run_with(tmp_path, {'SAC_REVERB_PORT': str(port)}),
+                    f'Reverb port {port} is already in use')

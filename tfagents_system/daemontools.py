@@ -10,18 +10,26 @@ from typing import Dict, List, Optional, Sequence
 from tfagents_system.cpu_plan import format_cpu_list
 
 
-def write_service(service_dir: str, command: Sequence[str], cpus: Sequence[int],
+def thread_env(cpu_count: int) -> Dict[str, str]:
+  """Thread pool sizes for a program that runs on `cpu_count` CPUs."""
+  return {'OMP_NUM_THREADS': str(cpu_count), 'TF_NUM_INTRAOP_THREADS': str(cpu_count),
+          'TF_NUM_INTEROP_THREADS': str(min(2, cpu_count))}
+
+
+def write_service(service_dir: str, command: Sequence[str], cpus: Optional[Sequence[int]],
                   env: Dict[str, str], log_dir: str) -> None:
-  """A service dir whose run file pins `command` to `cpus`, logging through multilog."""
+  """A service dir whose run file pins `command` to `cpus`, logging through multilog.
+
+  cpus=None: the command is not pinned here; it pins itself (srun, which SLURM pins on its
+  node), and `env` sets its thread pools."""
   os.makedirs(os.path.join(service_dir, 'log'), exist_ok=True)
   os.makedirs(log_dir, exist_ok=True)
-  threads = str(len(cpus))
-  env = dict(env, OMP_NUM_THREADS=threads, TF_NUM_INTRAOP_THREADS=threads,
-             TF_NUM_INTEROP_THREADS=str(min(2, len(cpus))))
+  if cpus is not None:
+    env = dict(env, **thread_env(len(cpus)))
+    command = ['taskset', '-c', format_cpu_list(cpus)] + list(command)
   exports = '\n'.join(f'export {k}={shlex.quote(v)}' for k, v in sorted(env.items()))
-  pinned = ['taskset', '-c', format_cpu_list(cpus)] + list(command)
   _write_executable(os.path.join(service_dir, 'run'),
-                    f'#!/bin/sh\nexec 2>&1\n{exports}\nexec {shlex.join(pinned)}\n')
+                    f'#!/bin/sh\nexec 2>&1\n{exports}\nexec {shlex.join(command)}\n')
   # Keep 10 files of 10 MB: a long run's log cannot fill the disk.
   _write_executable(os.path.join(service_dir, 'log', 'run'),
                     f'#!/bin/sh\nexec multilog s10000000 n10 {shlex.quote(log_dir)}\n')

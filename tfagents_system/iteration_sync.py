@@ -49,8 +49,11 @@ POLICY_KEY = reverb_variable_container.POLICY_KEY
 TRAIN_STEP_KEY = reverb_variable_container.TRAIN_STEP_KEY
 
 
-# What a call to a Reverb server that went away raises.
-CONNECTION_ERRORS = (RuntimeError, reverb.errors.ReverbError, tf.errors.OpError)
+# What a call to a Reverb server that went away raises: the Python client's
+# RuntimeError, TensorFlow ops' gRPC status errors.
+CONNECTION_ERRORS = (RuntimeError, reverb.errors.ReverbError, tf.errors.UnavailableError,
+                     tf.errors.DeadlineExceededError, tf.errors.CancelledError,
+                     tf.errors.AbortedError, tf.errors.InternalError)
 T = TypeVar('T')
 
 

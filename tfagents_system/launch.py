@@ -11,11 +11,13 @@ import signal
 import socket
 import sys
 import time
+from typing import Dict
 
 from tfagents_system import cpu_plan
 from tfagents_system import daemontools
 from tfagents_system import experiment_dir
 from tfagents_system import progress_display
+from tfagents_system import slurm_job
 from tfagents_system.run_settings import RunSettings
 
 PYTHON = sys.executable
@@ -66,11 +68,10 @@ def open_experiment(settings: RunSettings, spec) -> experiment_dir.ExperimentDir
   return experiment
 
 
-def plan_cpus(settings: RunSettings) -> cpu_plan.CpuPlan:
+def plan_cpus(settings: RunSettings, local_workers) -> cpu_plan.CpuPlan:
   requests = [(experiment_dir.REPLAY_PROGRAM, settings.reverb_cpus),
               (experiment_dir.TRAIN_PROGRAM, settings.train_cpus)]
-  requests += [(experiment_dir.collect_program(i), settings.worker_cpus)
-               for i in range(settings.num_workers)]
+  requests += [(experiment_dir.collect_program(i), settings.worker_cpus) for i in local_workers]
   return cpu_plan.plan_cpus(sorted(os.sched_getaffinity(0)), requests, settings.strict_cpus)
 
 
@@ -85,7 +86,10 @@ def choose_port(requested) -> int:
 
 
 def write_services(settings: RunSettings, experiment: experiment_dir.ExperimentDir,
-                   plan: cpu_plan.CpuPlan, port: int) -> None:
+                   plan: cpu_plan.CpuPlan, port: int,
+                   remote: Dict[int, slurm_job.RemoteWorker], reverb_host: str) -> None:
+  """One service per program; a worker in `remote` is started by srun on its node and reaches
+  the replay server at `reverb_host`."""
   from tfagents_system.params_loading import resolve_path  # pylint: disable=g-import-not-at-top
   shutil.copyfile(resolve_path(settings.params), experiment.params_copy)
   shutil.copyfile(resolve_path(settings.config), experiment.config_copy)
@@ -102,17 +106,27 @@ def write_services(settings: RunSettings, experiment: experiment_dir.ExperimentD
   address = f'--reverb_address=localhost:{port}'
   repo_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   env = {'PYTHONPATH': repo_root, 'PYTHONUNBUFFERED': '1'}
-  programs = {
-      experiment_dir.REPLAY_PROGRAM: (['-m', 'tfagents_system.sac_replay_buffer', f'--port={port}'], {}),
-      experiment_dir.TRAIN_PROGRAM: (['-m', 'tfagents_system.sac_train', address], {}),
+  programs = {  # name: (command, CPUs, environment)
+      experiment_dir.REPLAY_PROGRAM: (
+          [PYTHON, '-m', 'tfagents_system.sac_replay_buffer', f'--port={port}'],
+          plan.cpus_of(experiment_dir.REPLAY_PROGRAM), env),
+      experiment_dir.TRAIN_PROGRAM: (
+          [PYTHON, '-m', 'tfagents_system.sac_train', address],
+          plan.cpus_of(experiment_dir.TRAIN_PROGRAM), env),
   }
   for i in range(settings.num_workers):
-    programs[experiment_dir.collect_program(i)] = (
-        ['-m', 'tfagents_system.sac_collect', address], {'SLURM_PROCID': str(i)})
-  for name, (args, extra_env) in programs.items():
-    daemontools.write_service(experiment.service_dir(name), [PYTHON] + args + common_flags,
-                              plan.cpus_of(name), dict(env, **extra_env),
-                              experiment.log_dir(name))
+    name = experiment_dir.collect_program(i)
+    worker = [PYTHON, '-m', 'tfagents_system.sac_collect']
+    if i in remote:
+      # SLURM pins it on its node and sets SLURM_PROCID to the step's task (0): env sets ours.
+      programs[name] = (remote[i].srun_command() + ['env', f'SLURM_PROCID={i}'] + worker
+                        + [f'--reverb_address={reverb_host}:{port}'],
+                        None, dict(env, **daemontools.thread_env(remote[i].cpus)))
+    else:
+      programs[name] = (worker + [address], plan.cpus_of(name), dict(env, SLURM_PROCID=str(i)))
+  for name, (command, cpus, program_env) in programs.items():
+    daemontools.write_service(experiment.service_dir(name), command + common_flags, cpus,
+                              program_env, experiment.log_dir(name))
 
 
 class StopRequested(Exception):
@@ -164,7 +178,12 @@ def main() -> int:
   try:
     settings = RunSettings.from_environ(os.environ)
     spec = check_inputs(settings)
-    plan = plan_cpus(settings)
+    # In a job on several nodes, this (first) node runs the replay server and the trainer and
+    # the workers run on the others.
+    nodes = slurm_job.JobNodes.of_job(os.environ)
+    remote = nodes.place_workers(settings.num_workers, settings.worker_cpus,
+                                 settings.strict_cpus) if nodes else {}
+    plan = plan_cpus(settings, [i for i in range(settings.num_workers) if i not in remote])
     port = choose_port(settings.reverb_port)
     experiment = open_experiment(settings, spec)
   except (ValueError, LaunchError) as e:  # every input error type derives from these
@@ -173,9 +192,16 @@ def main() -> int:
   if plan.shared:
     display.message(f'warning: {sum(len(c) for c in plan.assignments.values())} CPUs requested '
                     f'but only {len(os.sched_getaffinity(0))} available; programs share CPUs')
-  write_services(settings, experiment, plan, port)
+  for node in sorted({worker.node for worker in remote.values() if worker.shared}):
+    display.message(f'warning: the workers on node {node} need more CPUs than the job has '
+                    'there; they share them')
+  write_services(settings, experiment, plan, port, remote,
+                 nodes.this_node if nodes else 'localhost')
   for name, cpus in plan.assignments.items():
     display.message(f'{name:<20} CPUs {cpu_plan.format_cpu_list(cpus)}')
+  for i, worker in remote.items():
+    display.message(f'{experiment_dir.collect_program(i):<20} node {worker.node}, '
+                    f'{worker.cpus} CPUs (srun)')
   display.message(f'experiment dir {experiment.root}; logs in {experiment.root}/logs/<program>/current')
   outcome = supervise_run(experiment, display)
   display.finish(experiment, settings, outcome == COMPLETED)

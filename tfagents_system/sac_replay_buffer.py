@@ -27,10 +27,9 @@ def main(_):
   # replay data of the trainer's last checkpoint, not an empty buffer.
   checkpointer = reverb.checkpointers.DefaultCheckpointer(experiment.replay_checkpoints_dir)
   server = reverb.Server(tables, port=FLAGS.port, checkpointer=checkpointer)
-  sizes = {name: info.current_size for name, info in server.localhost_client().server_info().items()}
-  logging.info('Reverb server listening on port %d; experience capacity %d items; '
-               'items per table after loading the latest checkpoint: %s',
-               FLAGS.port, params.replay_capacity, sizes)
+  loaded = server.localhost_client().server_info()[iteration_sync.EXPERIENCE_TABLE].current_size
+  logging.info('Reverb server listening on port %d; experience items after loading the latest '
+               'checkpoint: %d (capacity %d)', FLAGS.port, loaded, params.replay_capacity)
   server.wait()
 
 

@@ -28,6 +28,10 @@ FLAGS = flags.FLAGS
 EXIT_NON_FINITE_LOSS = 3
 
 
+class NonFiniteLoss(Exception):
+  pass
+
+
 def loss_values(loss_info) -> dict:
   """{'loss': total, 'critic_loss': ..., ...} as Python floats."""
   values = {'loss': float(loss_info.loss)}
@@ -86,16 +90,32 @@ def main(_):
       start=int(train_step.numpy()))
 
   def train_steps(target_step):
-    """SGD steps up to `target_step`, reconnecting to the replay server if it goes away."""
+    """SGD steps up to `target_step`; returns the last loss. Survives a replay server restart."""
     iterator = experience_iterator()
-    while int(train_step.numpy()) < target_step:
+    while True:
+      remaining = target_step - int(train_step.numpy())
       try:
-        return sac_learner.run(iterations=target_step - int(train_step.numpy()),
-                               iterator=iterator)
+        if remaining > 0:
+          return sac_learner.run(iterations=remaining, iterator=iterator)
+        return sac_learner.loss(next(iterator))  # the steps were done when sampling broke
       except iteration_sync.CONNECTION_ERRORS as e:
         logging.warning('Sampling failed (%s); reconnecting', type(e).__name__)
         sync.connect()
         iterator = experience_iterator()
+      except tf.errors.InvalidArgumentError as e:
+        # SacAgent checks its losses with tf.debugging.check_numerics.
+        if 'nan' not in str(e).lower():
+          raise
+        raise NonFiniteLoss(str(e).strip().splitlines()[0]) from None
+
+  def stop_for_non_finite_loss(iteration, detail):
+    message = (f'non-finite loss at iteration {iteration} ({detail}); training stopped, '
+               f'the last good checkpoint is kept in {experiment.trainer_checkpoints_dir}')
+    logging.error(message)
+    progress.record_failure(message)
+    subprocess.run(['svc', '-d', experiment.service_dir(experiment_dir.TRAIN_PROGRAM)],
+                   check=False)
+    sys.exit(EXIT_NON_FINITE_LOSS)
 
   first_iteration = int(train_step.numpy()) // steps_per_iter
   if progress.initial_collection_done:
@@ -112,15 +132,12 @@ def main(_):
       break
     start = time.monotonic()
     sync.publish(iteration)
-    losses = loss_values(train_steps((iteration + 1) * steps_per_iter))
+    try:
+      losses = loss_values(train_steps((iteration + 1) * steps_per_iter))
+    except NonFiniteLoss as e:
+      stop_for_non_finite_loss(iteration, str(e))
     if not all(math.isfinite(v) for v in losses.values()):
-      message = (f'non-finite loss at iteration {iteration} ({losses}); training stopped, '
-                 f'the last good checkpoint is kept in {experiment.trainer_checkpoints_dir}')
-      logging.error(message)
-      progress.record_failure(message)
-      subprocess.run(['svc', '-d', experiment.service_dir(experiment_dir.TRAIN_PROGRAM)],
-                     check=False)
-      sys.exit(EXIT_NON_FINITE_LOSS)
+      stop_for_non_finite_loss(iteration, losses)
     summary = sync.gather(iteration, params.worker_report_timeout_s, stop_requested)
     progress.record_iteration(iteration, summary, int(train_step.numpy()),
                               time.monotonic() - start, steps_per_iter, losses)

@@ -1,0 +1,192 @@
+"""Killing programs, stopping and resuming runs: nothing is lost, nothing is done twice."""
+import glob
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from training_run import REPO
+from training_run import TrainingRun
+from training_run import read_scalars
+
+STEPS = 50
+CHECKPOINT_ITRS = 4
+FAST = {'num_steps_per_iter': STEPS, 'checkpoint_period_itrs': CHECKPOINT_ITRS,
+        'worker_report_timeout_s': 60}
+
+
+def log_of(run, program):
+  with open(os.path.join(run.exp_dir, 'logs', program, 'current')) as f:
+    return f.read()
+
+
+def iterations_summarized(run):
+  return [int(v) for _, v in read_scalars(os.path.join(run.exp_dir, 'train'))['Metrics/Iteration']]
+
+
+def assert_train_step_never_went_back_more_than_a_checkpoint_period(run):
+  highest = 0
+  for kind, step in re.findall(r'(train step|Resuming at iteration \d+ \(train step) (\d+)',
+                               log_of(run, 'sac_train')):
+    step = int(step)
+    if kind.startswith('Resuming'):
+      assert highest - step <= CHECKPOINT_ITRS * STEPS, (highest, step)
+    highest = max(highest, step)
+
+
+def wait_until(predicate, timeout_s=300):
+  deadline = time.monotonic() + timeout_s
+  while time.monotonic() < deadline:
+    value = predicate()
+    if value:
+      return value
+    time.sleep(0.5)
+  raise TimeoutError
+
+
+def test_chaos_kills_random_programs_and_the_run_completes(tmp_path):
+  run = TrainingRun(tmp_path, dict(FAST, num_iter=40)).start()
+  chaos = None
+  try:
+    run.wait_for_iteration(2)
+    chaos = subprocess.Popen([os.path.join(REPO, 'scripts', 'chaos.sh'), run.exp_dir, '6', '10'],
+                             stdout=subprocess.PIPE, text=True)
+    assert run.wait() == 0, run.output
+    chaos_output, _ = chaos.communicate(timeout=30)
+    kills = re.findall(r'killed (\w+)', chaos_output)
+    assert len(kills) >= 2, chaos_output
+    status = run.status()
+    assert status['iteration'] == 40 and status['train_step'] == 40 * STEPS
+    assert sorted(iterations_summarized(run)) == list(range(40))  # each exactly once
+    assert_train_step_never_went_back_more_than_a_checkpoint_period(run)
+    assert run.leftover_processes() == []
+  finally:
+    if chaos and chaos.poll() is None:
+      chaos.kill()
+      chaos.wait()
+    run.cleanup()
+
+
+def test_killed_replay_server_reloads_its_checkpoint_and_training_goes_on(tmp_path):
+  run = TrainingRun(tmp_path, dict(FAST, num_iter=24)).start()
+  try:
+    checkpoint = wait_until(lambda: (run.status() or {}).get('checkpoint'))
+    os.kill(run.program_pid('sac_replay_buffer'), signal.SIGKILL)
+    assert run.wait() == 0, run.output
+    loaded = re.findall(r'experience items after loading the latest checkpoint: (\d+)',
+                        log_of(run, 'sac_replay_buffer'))
+    assert len(loaded) >= 2 and int(loaded[1]) >= checkpoint['replay_items'] > 0, loaded
+    assert run.status()['iteration'] == 24
+    assert sorted(iterations_summarized(run)) == list(range(24))
+    assert run.leftover_processes() == []
+  finally:
+    run.cleanup()
+
+
+def test_killed_trainer_resumes_from_its_checkpoint(tmp_path):
+  run = TrainingRun(tmp_path, dict(FAST, num_iter=20)).start()
+  try:
+    run.wait_for_iteration(CHECKPOINT_ITRS + 2)
+    os.kill(run.program_pid('sac_train'), signal.SIGKILL)
+    assert run.wait() == 0, run.output
+    assert re.search(r'Resuming at iteration \d+', log_of(run, 'sac_train'))
+    assert sorted(iterations_summarized(run)) == list(range(20))
+    assert_train_step_never_went_back_more_than_a_checkpoint_period(run)
+    assert run.status()['train_step'] == 20 * STEPS
+  finally:
+    run.cleanup()
+
+
+def test_stopped_run_resumes_where_it_was_with_its_replay_data(tmp_path):
+  config = dict(FAST, num_iter=16,
+                curriculum={'mass': {'iters': [0, 3, 6, 9, 12], 'range': [1.0, 2.0]}})
+  run = TrainingRun(tmp_path, config).start()
+  try:
+    run.wait_for_iteration(5)
+    run.process.send_signal(signal.SIGTERM)
+    assert run.wait() == 0, run.output
+    stopped = run.status()
+    # The stop checkpointed trainer and replay data at the iteration it ended.
+    assert stopped['checkpoint']['train_step'] == stopped['train_step'] == stopped['iteration'] * STEPS
+    assert run.leftover_processes() == []
+
+    run.start()  # the same variables file: the same experiment dir
+    assert run.wait() == 0, run.output
+    assert 'resuming the run in' in run.output
+    trainer_log = log_of(run, 'sac_train')
+    assert f"Resuming at iteration {stopped['iteration']} (train step {stopped['train_step']})" in trainer_log
+    loaded = re.findall(r'experience items after loading the latest checkpoint: (\d+)',
+                        log_of(run, 'sac_replay_buffer'))
+    assert int(loaded[-1]) == stopped['checkpoint']['replay_items'] > 0
+    assert sorted(iterations_summarized(run)) == list(range(16))
+    assert run.status()['train_step'] == 16 * STEPS
+
+    # The resumed workers' envs start at the curriculum position of the stop.
+    joined = stopped['iteration']
+    due = [v for i, v in zip([0, 3, 6, 9, 12], np.linspace(1, 2, 5)) if i <= joined][-1]
+    newest = sorted(glob.glob(os.path.join(run.record_dir, '*.jsonl')), key=os.path.getmtime)[-4:]
+    for path in newest:
+      with open(path) as f:
+        first = json.loads(f.readline())
+      assert first['mass'] == np.float32(due) or abs(first['mass'] - due) < 1e-9, (path, first)
+  finally:
+    run.cleanup()
+
+
+def test_other_specs_are_refused_and_fresh_starts_over(tmp_path):
+  run = TrainingRun(tmp_path, dict(FAST, num_iter=2)).start()
+  try:
+    assert run.wait() == 0, run.output
+    changed = dict(run.config, actor_fc_layer_params=[32])
+    (tmp_path / 'config.json').write_text(json.dumps(changed))
+    result = subprocess.run([os.path.join(REPO, 'run_script.sh'), str(run.variables_file)],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert 'holds a run whose agent differs (variables changed)' in result.stderr
+    assert '--fresh' in result.stderr
+
+    result = subprocess.run([os.path.join(REPO, 'run_script.sh'), '--fresh',
+                             str(run.variables_file)],
+                            cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    kept = re.search(r'the previous run is kept in (\S+)', result.stdout).group(1)
+    assert os.path.isfile(os.path.join(kept, 'status.json'))
+    assert json.load(open(os.path.join(run.exp_dir, 'status.json')))['done']
+    import shutil  # pylint: disable=g-import-not-at-top
+    shutil.rmtree(kept)
+  finally:
+    run.cleanup()
+
+
+def test_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
+  config = dict(FAST, num_iter=40, checkpoint_period_itrs=1,
+                curriculum={'poison': {'iters': [4], 'range': [1, 1]}})
+  run = TrainingRun(tmp_path, config, params='tests/params/poisoned_params.py').start()
+  try:
+    assert run.wait() == 1, run.output
+    failure = re.search(r'error: non-finite loss at iteration (\d+)', run.output)
+    assert failure, run.output
+    assert 'the last good checkpoint is kept' in run.output
+    assert run.leftover_processes() == []
+    latest = tf.train.latest_checkpoint(os.path.join(run.exp_dir, 'train', 'checkpoints'))
+    assert int(latest.rsplit('-', 1)[1]) <= int(failure.group(1)) * STEPS
+    reader = tf.train.load_checkpoint(latest)
+    for name, dtype in reader.get_variable_to_dtype_map().items():
+      if dtype.is_floating:
+        assert np.all(np.isfinite(reader.get_tensor(name))), name
+  finally:
+    run.cleanup()
+
+
+def test_experiment_dir_is_private_to_its_user(tmp_path):
+  run = TrainingRun(tmp_path, dict(FAST, num_iter=1)).start()
+  try:
+    assert run.wait() == 0, run.output
+    assert os.stat(run.exp_dir).st_mode & 0o777 == 0o700
+  finally:
+    run.cleanup()

@@ -1,0 +1,169 @@
+"""Training runs as SLURM jobs: the CPUs to ask for, the sbatch command line, and where the
+programs of a job that spans several nodes run.
+
+  ./slurm/submit.sh <variables file> [sbatch options]
+
+sources the variables file and runs this module, which prints the sbatch command line for
+slurm/train.sbatch and submits it.
+"""
+import dataclasses
+import math
+import os
+import re
+import shlex
+import subprocess
+import sys
+from typing import Dict, List, Mapping, Optional, Sequence
+
+from tfagents_system.cpu_plan import CpuPlanError
+from tfagents_system.run_settings import RunSettings
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Besides the programs' CPUs: the launcher, svscan, supervise and multilog.
+HEADROOM_CPUS = 2
+
+
+class SubmitError(ValueError):
+  """sbatch options this module cannot plan for, described in one line."""
+
+
+def cpus_to_request(settings: RunSettings) -> int:
+  """SAC_REVERB_CPUS + SAC_TRAIN_CPUS + SAC_NUM_COLLECT_WORKERS × SAC_COLLECT_WORKER_CPUS + 2."""
+  return (settings.reverb_cpus + settings.train_cpus + settings.num_workers * settings.worker_cpus
+          + HEADROOM_CPUS)
+
+
+def cpus_per_node(settings: RunSettings, nodes: int) -> int:
+  """CPUs to ask for on each node: on one node, all of them; on several, the first node runs the
+  replay server and the trainer and the others share the workers (sbatch asks the same of every
+  node, so the larger of the two)."""
+  if nodes == 1:
+    return cpus_to_request(settings)
+  workers_per_node = math.ceil(settings.num_workers / (nodes - 1))
+  return max(settings.reverb_cpus + settings.train_cpus + HEADROOM_CPUS,
+             workers_per_node * settings.worker_cpus)
+
+
+def _option_value(options: Sequence[str], short: str, long: str) -> Optional[str]:
+  """The value of the last `-X value`, `-Xvalue`, `--long=value` or `--long value` in options."""
+  value = None
+  for i, option in enumerate(options):
+    following = options[i + 1] if i + 1 < len(options) else None
+    if option in (short, long):
+      value = following
+    elif option.startswith(long + '='):
+      value = option[len(long) + 1:]
+    elif option.startswith(short) and not option.startswith('--'):
+      value = option[len(short):]
+  return value
+
+
+def node_count(sbatch_options: Sequence[str]) -> int:
+  text = _option_value(sbatch_options, '-N', '--nodes')
+  if text is None:
+    return 1
+  if not re.fullmatch(r'[1-9]\d*', text):
+    raise SubmitError(f'--nodes must be one whole number of nodes, got {text!r}')
+  return int(text)
+
+
+def sbatch_command(settings: RunSettings, variables_file: str,
+                   sbatch_options: Sequence[str]) -> List[str]:
+  """sbatch with the CPUs the run needs, then the user's options (which win over ours).
+
+  The job runs in the repository root, is named after the experiment, and writes its output to
+  logs/slurm-<exp>-<job id>.out (logs/slurm-<exp>-<array job id>_<task id>.out for an array)."""
+  nodes = node_count(sbatch_options)
+  array = _option_value(sbatch_options, '-a', '--array') is not None
+  output = os.path.join(REPO, 'logs', f'slurm-%x-{"%A_%a" if array else "%j"}.out')
+  return ['sbatch', f'--job-name={settings.exp_name}', f'--chdir={REPO}', f'--output={output}',
+          f'--nodes={nodes}', '--ntasks-per-node=1',
+          f'--cpus-per-task={cpus_per_node(settings, nodes)}', *sbatch_options,
+          os.path.join(REPO, 'slurm', 'train.sbatch'), os.path.abspath(variables_file)]
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoteWorker:
+  """A collect worker that srun starts on another node of the job."""
+  node: str
+  cpus: int
+  shared: bool  # whether it shares its CPUs with other workers there
+
+  def srun_command(self) -> List[str]:
+    # --exact: the step gets just these CPUs, and SLURM pins the worker to them on its node.
+    command = ['srun', '--nodes=1', '--ntasks=1', f'--nodelist={self.node}',
+               f'--cpus-per-task={self.cpus}', '--exact', '--export=ALL']
+    return command + (['--overlap'] if self.shared else [])
+
+
+def expand_cpus_per_node(text: str) -> List[int]:
+  """SLURM_JOB_CPUS_PER_NODE, e.g. '4(x2),2' -> [4, 4, 2]."""
+  counts = []
+  for part in text.split(','):
+    match = re.fullmatch(r'(\d+)(?:\(x(\d+)\))?', part.strip())
+    if not match:
+      raise ValueError(f'SLURM_JOB_CPUS_PER_NODE is not understood: {text!r}')
+    counts += [int(match.group(1))] * int(match.group(2) or 1)
+  return counts
+
+
+@dataclasses.dataclass(frozen=True)
+class JobNodes:
+  """The nodes of a multi-node job, seen from the node its batch script (the launcher) runs on."""
+  this_node: str
+  other_nodes: List[str]
+  cpus: Dict[str, int]  # node -> CPUs the job has there
+
+  @classmethod
+  def of_job(cls, environ: Mapping[str, str]) -> Optional['JobNodes']:
+    """None outside a SLURM job or in a one-node job."""
+    if int(environ.get('SLURM_JOB_NUM_NODES') or 1) < 2:
+      return None
+    try:
+      hostnames = subprocess.run(['scontrol', 'show', 'hostnames', environ['SLURM_JOB_NODELIST']],
+                                 capture_output=True, text=True, check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError) as e:
+      raise ValueError(f'cannot list the nodes of SLURM job {environ.get("SLURM_JOB_ID")}: '
+                       f'{getattr(e, "stderr", None) or e}') from None
+    this_node = environ['SLURMD_NODENAME']
+    return cls(this_node, [n for n in hostnames if n != this_node],
+               dict(zip(hostnames, expand_cpus_per_node(environ['SLURM_JOB_CPUS_PER_NODE']))))
+
+  def place_workers(self, num_workers: int, worker_cpus: int,
+                    strict: bool) -> Dict[int, RemoteWorker]:
+    """Worker i runs on the (i mod n)-th other node, with `worker_cpus` CPUs of it; where a node
+    has too few for its workers they share them (each gets at most all of them), unless `strict`
+    refuses."""
+    nodes = {i: self.other_nodes[i % len(self.other_nodes)] for i in range(num_workers)}
+    placement = {}
+    for i, node in nodes.items():
+      needed = sum(1 for n in nodes.values() if n == node) * worker_cpus
+      shared = needed > self.cpus[node]
+      if shared and strict:
+        raise CpuPlanError(f'{needed} CPUs requested on node {node} but the job has only '
+                           f'{self.cpus[node]} there; SAC_STRICT_CPUS=1 refuses to share them')
+      placement[i] = RemoteWorker(node, min(worker_cpus, self.cpus[node]), shared)
+    return placement
+
+
+def main(argv: Sequence[str]) -> int:
+  if len(argv) < 2:
+    print('usage: ./slurm/submit.sh <training variables .sh file> [sbatch options]',
+          file=sys.stderr)
+    return 2
+  variables_file, sbatch_options = argv[1], argv[2:]
+  try:
+    # The variables are in the environment (submit.sh sources the file); checked as the job will.
+    settings = RunSettings.from_environ(dict(
+        os.environ, SAC_EXP_DIR=os.path.join(REPO, 'logs', os.environ.get('SAC_EXP_NAME', ''))))
+    command = sbatch_command(settings, variables_file, sbatch_options)
+  except ValueError as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+  os.makedirs(os.path.join(REPO, 'logs'), exist_ok=True)  # SLURM opens the output file there
+  print(shlex.join(command), flush=True)
+  return subprocess.run(command, check=False).returncode
+
+
+if __name__ == '__main__':
+  sys.exit(main(sys.argv))
