@@ -52,6 +52,8 @@ class ServiceStatus:
     self.pid = int(pid.group(1)) if self.up and pid else None
     seconds = re.search(r'\b(\d+) seconds\b', self.text)
     self.seconds = int(seconds.group(1)) if seconds else None
+    # Down, and supervise keeps it down (svc -d): not a crash supervise will restart.
+    self.wanted_down = self.text.startswith('down ') and 'want up' not in self.text
 
 
 def svstat(service_dir: str) -> ServiceStatus:

@@ -151,11 +151,15 @@ def supervise_run(experiment: experiment_dir.ExperimentDir, display) -> str:
     while True:
       status = experiment.read_status()
       display.update(status)
-      if status and status.get('done') and not daemontools.svstat(
-          experiment.service_dir(experiment_dir.TRAIN_PROGRAM)).up:
-        return COMPLETED
+      trainer = daemontools.svstat(experiment.service_dir(experiment_dir.TRAIN_PROGRAM))
       if status and status.get('failed'):
         display.message(f"error: {status['failed']}")
+        return FAILED
+      if trainer.wanted_down:  # it stopped itself: done, or a failure it could not record
+        if status and status.get('done'):
+          return COMPLETED
+        display.message('error: the trainer stopped before the end; see '
+                        f'{experiment.log_file(experiment_dir.TRAIN_PROGRAM)}')
         return FAILED
       if not svscan.running():
         display.message('svscan stopped unexpectedly; stopping the run')
@@ -200,8 +204,8 @@ def main() -> int:
   for name, cpus in plan.assignments.items():
     display.message(f'{name:<20} CPUs {cpu_plan.format_cpu_list(cpus)}')
   for i, worker in remote.items():
-    display.message(f'{experiment_dir.collect_program(i):<20} node {worker.node}, '
-                    f'{worker.cpus} CPUs (srun)')
+    display.message(f'{experiment_dir.collect_program(i):<20} on node {worker.node} with srun, '
+                    f'{worker.cpus} of its CPUs')
   display.message(f'experiment dir {experiment.root}; logs in {experiment.root}/logs/<program>/current')
   outcome = supervise_run(experiment, display)
   display.finish(experiment, settings, outcome == COMPLETED)

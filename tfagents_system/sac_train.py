@@ -25,7 +25,7 @@ from tfagents_system.trainer_checkpoints import TrainerCheckpoints
 from tfagents_system.training_progress import TrainingProgress
 
 FLAGS = flags.FLAGS
-EXIT_NON_FINITE_LOSS = 3
+EXIT_FAILED = 3
 
 
 class NonFiniteLoss(Exception):
@@ -80,8 +80,24 @@ def main(_):
                               Curriculum.from_env_config(params.env_config),
                               tf.summary.create_file_writer(experiment.train_dir), log_alpha)
 
+  def stop_with_error(message):
+    """Ends the run: the launcher sees the trainer down for good and says why."""
+    logging.error(message)
+    try:
+      progress.record_failure(message)
+    except OSError as e:  # e.g. the disk is full: the launcher still sees the trainer down
+      logging.error('Could not record the failure in status.json: %s', e)
+    subprocess.run(['svc', '-d', experiment.service_dir(experiment_dir.TRAIN_PROGRAM)],
+                   check=False)
+    sys.exit(EXIT_FAILED)
+
   def save_checkpoints():
-    checkpoints.save()
+    try:
+      checkpoints.save()
+    except (OSError, tf.errors.OpError) as e:
+      stop_with_error(f'checkpointing failed at train step {int(train_step.numpy())} '
+                      f'({type(e).__name__}: {str(e).strip().splitlines()[0]}); training stopped, '
+                      f'the last good checkpoint is kept in {experiment.trainer_checkpoints_dir}')
     replay_items = sync.client.server_info()[iteration_sync.EXPERIENCE_TABLE].current_size
     progress.record_checkpoint(int(train_step.numpy()), replay_items)
 
@@ -109,13 +125,8 @@ def main(_):
         raise NonFiniteLoss(str(e).strip().splitlines()[0]) from None
 
   def stop_for_non_finite_loss(iteration, detail):
-    message = (f'non-finite loss at iteration {iteration} ({detail}); training stopped, '
-               f'the last good checkpoint is kept in {experiment.trainer_checkpoints_dir}')
-    logging.error(message)
-    progress.record_failure(message)
-    subprocess.run(['svc', '-d', experiment.service_dir(experiment_dir.TRAIN_PROGRAM)],
-                   check=False)
-    sys.exit(EXIT_NON_FINITE_LOSS)
+    stop_with_error(f'non-finite loss at iteration {iteration} ({detail}); training stopped, '
+                    f'the last good checkpoint is kept in {experiment.trainer_checkpoints_dir}')
 
   first_iteration = int(train_step.numpy()) // steps_per_iter
   if progress.initial_collection_done:
