@@ -185,3 +185,21 @@ def test_run_py_evaluates_the_policy_and_records_a_video_without_reverb(finished
   assert saved['curriculum_values'] == {'mass': 2.0, 'friction': pytest.approx(0.3)}
   with imageio.get_reader(os.path.join(finished_run.exp_dir, 'videos', name + '.mp4')) as video:
     assert sum(1 for _ in video) == 2 * 51  # first frame plus one per step
+
+
+def test_run_py_takes_a_named_checkpoint_and_another_curriculum_iteration(finished_run):
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  from training_run import REPO  # pylint: disable=g-import-not-at-top
+  result = subprocess.run(
+      [sys.executable, 'tfagents_system/run.py', '--params', 'tfagents_system/point_mass_params.py',
+       '--exp_dir', finished_run.exp_dir, '--config', os.path.join(finished_run.exp_dir, 'config.json'),
+       '--num_episodes', '1', '--checkpoint', 'policy_checkpoint_0000002000',
+       '--curriculum_iter', '16', '--seed', '3'],
+      cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  with open(os.path.join(finished_run.exp_dir, 'videos',
+                         'policy_checkpoint_0000002000_iter16_seed3.json')) as f:
+    saved = json.load(f)
+  assert saved['train_step'] == 2000 and saved['seed'] == 3
+  assert saved['curriculum_values'] == {'mass': pytest.approx(4 / 3)}  # friction starts at 20

@@ -15,10 +15,10 @@ INIT_ITERATION is the initial random-policy collection.
 
 Reverb errors (a replay server that died and is being restarted by supervise)
 are retried: both sides wait for the server with backoff and reconnect. A
-restarted server reloads its last checkpoint, which may hold an older
-publication and lose reports sent since; the trainer notices that the
-publication on the server is not its own and publishes the iteration again, so
-workers whose report was lost do it again.
+restarted server reloads its last checkpoint without the publication and the
+reports in it, which are stale; the trainer notices that its publication is
+gone and publishes the iteration again, so workers whose report was lost do it
+again.
 """
 import dataclasses
 import threading

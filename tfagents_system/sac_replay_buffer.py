@@ -27,7 +27,11 @@ def main(_):
   # replay data of the trainer's last checkpoint, not an empty buffer.
   checkpointer = reverb.checkpointers.DefaultCheckpointer(experiment.replay_checkpoints_dir)
   server = reverb.Server(tables, port=FLAGS.port, checkpointer=checkpointer)
-  loaded = server.localhost_client().server_info()[iteration_sync.EXPERIENCE_TABLE].current_size
+  client = server.localhost_client()
+  # A reloaded publication and reports are stale: workers wait for the trainer's next one.
+  for table in (iteration_sync.ITERATION_TABLE, iteration_sync.REPORT_TABLE):
+    client.reset(table)
+  loaded = client.server_info()[iteration_sync.EXPERIENCE_TABLE].current_size
   logging.info('Reverb server listening on port %d; experience items after loading the latest '
                'checkpoint: %d (capacity %d)', FLAGS.port, loaded, params.replay_capacity)
   server.wait()

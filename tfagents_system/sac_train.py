@@ -105,9 +105,11 @@ def main(_):
       params.checkpoint_period_itrs * steps_per_iter, save_checkpoints,
       start=int(train_step.numpy()))
 
+  iterator = experience_iterator()
+
   def train_steps(target_step):
     """SGD steps up to `target_step`; returns the last loss. Survives a replay server restart."""
-    iterator = experience_iterator()
+    nonlocal iterator
     while True:
       remaining = target_step - int(train_step.numpy())
       try:
@@ -157,7 +159,7 @@ def main(_):
                  progress.env_steps, summary.eval_return)
     checkpoint_due(int(train_step.numpy()))
 
-  save_checkpoints()
+  checkpoint_due(int(train_step.numpy()), force_trigger=True)  # unless just saved
   if stop_requested.is_set():
     logging.info('Stopped at train step %d, checkpointed', train_step.numpy())
     return
