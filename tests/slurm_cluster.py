@@ -4,6 +4,7 @@ namespace joined to this one by a veth pair, as another host would."""
 import dataclasses
 import ipaddress
 import os
+import pwd
 import re
 import shutil
 import socket
@@ -45,10 +46,16 @@ def install_slurm() -> Optional[str]:
   return None
 
 
-def free_port() -> int:
-  with socket.socket() as s:
-    s.bind(('', 0))
-    return s.getsockname()[1]
+def free_ports(count: int) -> List[int]:
+  """Ports no socket uses now, all different (held open together while chosen)."""
+  sockets = [socket.socket() for _ in range(count)]
+  try:
+    for s in sockets:
+      s.bind(('', 0))
+    return [s.getsockname()[1] for s in sockets]
+  finally:
+    for s in sockets:
+      s.close()
 
 
 class NetworkNamespace:
@@ -58,14 +65,15 @@ class NetworkNamespace:
   def __init__(self):
     self.name = f'sac-slurm-{os.getpid()}'
     self.host_veth, self.veth = f'sacs{os.getpid()}a', f'sacs{os.getpid()}b'
+    self.host_address = self.address = None
+    self.created = False
+
+  def create(self) -> None:
     used = subprocess.run(['ip', '-o', '-4', 'addr', 'show'], capture_output=True, text=True,
                           check=True).stdout
     subnet = next(n for n in ipaddress.ip_network('10.200.0.0/16').subnets(new_prefix=30)
                   if f' {n[1]}/' not in used and f' {n[2]}/' not in used)
     self.host_address, self.address = str(subnet[1]), str(subnet[2])
-    self.created = False
-
-  def create(self) -> None:
     steps = [['ip', 'netns', 'add', self.name],
              ['ip', 'link', 'add', self.host_veth, 'type', 'veth', 'peer', 'name', self.veth],
              ['ip', 'link', 'set', self.veth, 'netns', self.name],
@@ -74,7 +82,10 @@ class NetworkNamespace:
              ['ip', 'netns', 'exec', self.name, 'ip', 'addr', 'add', f'{self.address}/30',
               'dev', self.veth],
              ['ip', 'netns', 'exec', self.name, 'ip', 'link', 'set', self.veth, 'up'],
-             ['ip', 'netns', 'exec', self.name, 'ip', 'link', 'set', 'lo', 'up']]
+             ['ip', 'netns', 'exec', self.name, 'ip', 'link', 'set', 'lo', 'up'],
+             # What a node's slurmd is started with (see SlurmCluster.start).
+             ['nsenter', f'--net=/run/netns/{self.name}', 'unshare', '--mount', '--propagation',
+              'private', 'true']]
     self.created = True
     for step in steps:
       subprocess.run(step, capture_output=True, text=True, check=True)
@@ -110,6 +121,7 @@ class SlurmCluster:
     self.conf = os.path.join(self.root, 'slurm.conf')
     self.munge_socket = os.path.join(self.root, 'munge', 'munge.socket')
     self.env = dict(os.environ, SLURM_CONF=self.conf)
+    self.user = pwd.getpwuid(os.getuid()).pw_name  # the daemons' and the jobs' user
     self.processes: List[subprocess.Popen] = []
 
   def path(self, *parts: str) -> str:
@@ -138,8 +150,8 @@ class SlurmCluster:
           f.write(''.join(f'{a} {n}\n' for n, a in {'localhost': '127.0.0.1',
                                                      **(node.hosts or {})}.items()))
         command = ['nsenter', f'--net=/run/netns/{node.netns.name}', 'unshare', '--mount',
-                   '--propagation', 'private', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"',
-                   hosts] + command
+                   '--propagation', 'private', 'sh', '-c',
+                   'mount --bind "$0" /etc/hosts && exec "$@"', hosts] + command
       self._start(command, f'slurmd_{node.name}')
     self._wait(self._nodes_idle, 'every node to be idle')
 
@@ -150,14 +162,15 @@ class SlurmCluster:
     nodes = '\n'.join(f'NodeName={n.name} NodeAddr={n.address} {cpus} State=UNKNOWN'
                       for n in self.nodes)
     node_names = ','.join(n.name for n in self.nodes)
+    controller_port, slurmd_port = free_ports(2)
     with open(self.conf, 'w') as f:
       f.write(f"""ClusterName=sactest
 SlurmctldHost=localhost
 SlurmctldAddr={self.controller_address}
-SlurmctldPort={free_port()}
-SlurmdPort={free_port()}
-SlurmUser=root
-SlurmdUser=root
+SlurmctldPort={controller_port}
+SlurmdPort={slurmd_port}
+SlurmUser={self.user}
+SlurmdUser={self.user}
 AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket={self.munge_socket},cred_expire={CRED_EXPIRE_S}
@@ -219,8 +232,9 @@ PartitionName=test Nodes={node_names} Default=YES MaxTime=INFINITE State=UP
     'CPU_IDs' per node as 'CPU_IDs:<node>'."""
     text = self.run(['scontrol', '-o', '-d', 'show', 'job', str(job_id)]).stdout
     fields = dict(re.findall(r'(\w+)=(\S*)', text))
-    fields.update({f'CPU_IDs:{node}': cpus
-                   for node, cpus in re.findall(r'Nodes=(\S+) CPU_IDs=(\S+)', text)})
+    for nodes, cpus in re.findall(r'Nodes=(\S+) CPU_IDs=(\S+)', text):  # nodes: e.g. n[1-2]
+      for node in self.run(['scontrol', 'show', 'hostnames', nodes]).stdout.split():
+        fields[f'CPU_IDs:{node}'] = cpus
     return fields
 
   def wait_for_state(self, job_id: str, states, timeout_s: float) -> Dict[str, str]:
@@ -235,7 +249,7 @@ PartitionName=test Nodes={node_names} Default=YES MaxTime=INFINITE State=UP
   def stop(self) -> None:
     """Cancels every job, waits for them to end, then stops the daemons by PID, last first."""
     if self.processes and self.processes[-1].poll() is None:
-      self.run(['scancel', '--user=root'])
+      self.run(['scancel', f'--user={self.user}'])
       deadline = time.monotonic() + 60
       while self.run(['squeue', '-h']).stdout.strip() and time.monotonic() < deadline:
         time.sleep(0.5)

@@ -55,7 +55,7 @@ def reference_set_state_calls(config):
 @pytest.fixture(scope='module')
 def finished_run(tmp_path_factory):
   run = TrainingRun(tmp_path_factory.mktemp('e2e'), CONFIG, workers=2).start()
-  pinned = {}
+  pinned, pids = {}, {}
   try:
     # While it runs: which CPUs each program is really pinned to.
     while run.process.poll() is None and len(pinned) < 4:
@@ -64,9 +64,10 @@ def finished_run(tmp_path_factory):
         if pid and program not in pinned:
           with open(f'/proc/{pid}/status') as f:
             pinned[program] = re.search(r'Cpus_allowed_list:\s*(\S+)', f.read()).group(1)
+          pids[program] = pid
       time.sleep(0.2)
     run.wait()
-    run.pinned = pinned
+    run.pinned, run.pids = pinned, pids
     yield run
   finally:
     run.cleanup()
@@ -131,7 +132,10 @@ def test_saved_greedy_policy_updated_from_latest_checkpoint_acts_well(finished_r
 
 
 def test_every_worker_env_received_exactly_the_curriculum_values_due(finished_run):
-  records = glob.glob(os.path.join(finished_run.record_dir, '*.jsonl'))
+  # Only the workers' envs (the launcher's input check gives its own envs the values too).
+  worker_pids = {finished_run.pids['sac_collect_0'], finished_run.pids['sac_collect_1']}
+  records = [p for p in glob.glob(os.path.join(finished_run.record_dir, '*.jsonl'))
+             if int(os.path.basename(p).split('_')[0]) in worker_pids]
   seeds = sorted(int(os.path.basename(p).split('_')[1].split('.')[0]) for p in records)
   assert seeds == [0, 1, 2, 3]  # collect and eval env of 2 workers, all distinct
   expected = reference_set_state_calls(finished_run.config)

@@ -190,3 +190,4 @@ def test_experiment_dir_is_private_to_its_user(tmp_path):
     assert os.stat(run.exp_dir).st_mode & 0o777 == 0o700
   finally:
     run.cleanup()
+

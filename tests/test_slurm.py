@@ -1,5 +1,6 @@
 """Training runs as SLURM jobs on a cluster brought up on this machine: a job, an array, a
-preempted and requeued job, and a job on two nodes whose worker runs in a network namespace."""
+preempted and requeued job, a cancelled one, and a job on two nodes whose worker runs in a
+network namespace."""
 import copy
 import glob
 import os
@@ -22,8 +23,9 @@ ENDED = ('COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEM
 
 
 def _skip(pytestconfig, reason):
-  pytestconfig.pluginmanager.get_plugin('terminalreporter').write_line(
-      f'SLURM tests skipped: {reason}')
+  """Skips, saying why on the terminal too: the tests' output is captured."""
+  with pytestconfig.pluginmanager.get_plugin('capturemanager').global_and_fixture_disabled():
+    print(f'\nSLURM tests skipped: {reason}')
   pytest.skip(reason)
 
 
@@ -73,11 +75,16 @@ def submit(cluster, run, *sbatch_options):
 
 
 def cpus_allowed(pid):
+  """The CPUs a program may run on; None while its run file has not exec'd it yet (before
+  taskset pins it) or once it has ended."""
   try:
+    with open(f'/proc/{pid}/cmdline', 'rb') as f:
+      command = os.path.basename(f.read().split(b'\0')[0].decode())
     with open(f'/proc/{pid}/status') as f:
-      return set(parse_cpu_list(re.search(r'Cpus_allowed_list:\s*(\S+)', f.read()).group(1)))
-  except FileNotFoundError:  # it ended meanwhile
+      cpus = set(parse_cpu_list(re.search(r'Cpus_allowed_list:\s*(\S+)', f.read()).group(1)))
+  except (FileNotFoundError, ProcessLookupError):
     return None
+  return None if command in ('sh', 'taskset') else cpus
 
 
 def follow(cluster, job_ids, runs, until=ENDED, watch=None, timeout_s=300):
@@ -207,7 +214,7 @@ def test_array_tasks_have_their_own_dirs_seeds_ports_and_cpus(slurm_cluster, tmp
 
 def test_preempted_job_checkpoints_requeues_and_resumes(slurm_cluster, tmp_path):
   # Checkpoints only at the stop: the resumed run must start from that one.
-  run = TrainingRun(tmp_path, {'num_iter': 8, 'num_steps_per_iter': 50,
+  run = TrainingRun(tmp_path, {'num_iter': 4, 'num_steps_per_iter': 50,
                                'checkpoint_period_itrs': 1000}, workers=1)
   job_id = None
   try:
@@ -229,7 +236,7 @@ def test_preempted_job_checkpoints_requeues_and_resumes(slurm_cluster, tmp_path)
     output = slurm_output(run, job_id)
     assert ended[job_id]['JobState'] == 'COMPLETED', output
     assert f'requeueing job {job_id}' in output
-    assert_complete(run, 8, 50)
+    assert_complete(run, 4, 50)
     train_log = read_log(run, 'sac_train')
     assert f'Stopped at train step {checkpoint["train_step"]}, checkpointed' in train_log
     assert (f'Resuming at iteration {checkpoint["train_step"] // 50} '
@@ -237,6 +244,25 @@ def test_preempted_job_checkpoints_requeues_and_resumes(slurm_cluster, tmp_path)
     loaded = re.findall(r'experience items after loading the latest checkpoint: (\d+)',
                         read_log(run, 'sac_replay_buffer'))
     assert [int(n) for n in loaded] == [0, checkpoint['replay_items']]
+  finally:
+    cleanup(slurm_cluster, job_id, [run])
+
+
+def test_cancelled_job_is_not_requeued(slurm_cluster, tmp_path):
+  run = TrainingRun(tmp_path, {'num_iter': 1000}, workers=1)
+  job_id = None
+  try:
+    job_id, _ = submit(slurm_cluster, run, f'--cpus-per-task={len(os.sched_getaffinity(0))}')
+    deadline = time.monotonic() + 120
+    while run.program_pid('sac_train') is None:  # the launcher supervises the programs
+      assert time.monotonic() < deadline
+      time.sleep(0.3)
+    # SLURM sends SIGTERM to every process, the batch script's too, which stops the run.
+    slurm_cluster.run(['scancel', job_id], check=True)
+    # The job ends when the batch script does, after it has requeued the job or not.
+    job = slurm_cluster.wait_for_state(job_id, ('CANCELLED', 'PENDING'), timeout_s=180)
+    assert job['JobState'] == 'CANCELLED' and job['Restarts'] == '0', slurm_output(run, job_id)
+    assert 'requeueing' not in slurm_output(run, job_id)
   finally:
     cleanup(slurm_cluster, job_id, [run])
 
@@ -280,11 +306,12 @@ def test_job_on_two_nodes_runs_the_worker_on_the_second(two_node_cluster, tmp_pa
     assert '--reverb_address=node1:' in run_file
     assert worker and worker['netns'] == namespace.inode()
     assert worker['cpus'] <= allocation(running[job_id], 'node2')
-    # node1 runs the replay server and the trainer, each on its own CPUs of the job's there.
+    # node1 runs the replay server and the trainer, each on its own CPUs of the job's there,
+    # and srun for the worker (the service's process there).
     granted = allocation(running[job_id], 'node1')
-    assert set(p for _, p in pinned) == {'sac_replay_buffer', 'sac_train'}
+    assert set(p for _, p in pinned) == {'sac_replay_buffer', 'sac_train', 'sac_collect_0'}
     assert all(cpus <= granted for cpus in pinned.values())
     if len(granted) >= 2:
-      assert disjoint(pinned.values())
+      assert disjoint([cpus for (_, p), cpus in pinned.items() if p != 'sac_collect_0'])
   finally:
     cleanup(cluster, job_id, [run])

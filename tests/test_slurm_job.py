@@ -3,6 +3,7 @@ import os
 
 import pytest
 
+from tfagents_system import daemontools
 from tfagents_system import slurm_job
 from tfagents_system.cpu_plan import CpuPlanError
 from tfagents_system.run_settings import RunSettings
@@ -108,4 +109,17 @@ def test_submit_refuses_bad_variables_before_sbatch(monkeypatch, capsys):
   monkeypatch.setenv('SAC_TRAIN_CPUS', 'two')
   monkeypatch.setenv('SAC_VARIABLES_FILE', 'vars.sh')
   assert slurm_job.main(['slurm_job', 'vars.sh']) == 2
-  assert capsys.readouterr().err == "error: vars.sh: SAC_TRAIN_CPUS must be a whole number, got 'two'\n"
+  assert capsys.readouterr().err == (
+      "error: vars.sh: SAC_TRAIN_CPUS must be a whole number, got 'two'\n")
+
+
+def test_service_of_a_remote_worker_is_not_pinned_here(tmp_path):
+  command = slurm_job.RemoteWorker('n2', 2, False).srun_command() + ['python', '-m', 'w']
+  daemontools.write_service(str(tmp_path / 'service'), command, None,
+                            daemontools.thread_env(2), str(tmp_path / 'log'))
+  run_file = (tmp_path / 'service' / 'run').read_text()
+  assert 'taskset' not in run_file
+  assert 'export OMP_NUM_THREADS=2\n' in run_file
+  assert 'export TF_NUM_INTEROP_THREADS=2\n' in run_file
+  assert run_file.endswith('exec srun --nodes=1 --ntasks=1 --nodelist=n2 --cpus-per-task=2 '
+                           '--exact --export=ALL python -m w\n')

@@ -11,7 +11,7 @@ import signal
 import socket
 import sys
 import time
-from typing import Dict
+from typing import Dict, Sequence
 
 from tfagents_system import cpu_plan
 from tfagents_system import daemontools
@@ -68,7 +68,7 @@ def open_experiment(settings: RunSettings, spec) -> experiment_dir.ExperimentDir
   return experiment
 
 
-def plan_cpus(settings: RunSettings, local_workers) -> cpu_plan.CpuPlan:
+def plan_cpus(settings: RunSettings, local_workers: Sequence[int]) -> cpu_plan.CpuPlan:
   requests = [(experiment_dir.REPLAY_PROGRAM, settings.reverb_cpus),
               (experiment_dir.TRAIN_PROGRAM, settings.train_cpus)]
   requests += [(experiment_dir.collect_program(i), settings.worker_cpus) for i in local_workers]
