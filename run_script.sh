@@ -12,21 +12,12 @@ if [ $# -ne 1 ]; then
   echo "usage: $0 [--fresh] <training variables .sh file>" >&2
   exit 2
 fi
-variables_file=$1
-if [ ! -f "$variables_file" ]; then
-  echo "error: variables file not found: $variables_file" >&2
-  exit 2
-fi
+# shellcheck source=scripts/read_variables.sh
+source "$repo/scripts/read_variables.sh"
+read_variables_file "$1"  # every variable the file sets reaches the programs
 "$repo/scripts/setup_env.sh"
-
-set -a  # every variable the file sets reaches the programs
-# shellcheck disable=SC1090
-source "$variables_file"
-set +a
-export SAC_VARIABLES_FILE
-SAC_VARIABLES_FILE=$(cd "$(dirname "$variables_file")" && pwd)/$(basename "$variables_file")
 if [ -z "${SAC_EXP_NAME:-}" ]; then
-  echo "error: $variables_file: SAC_EXP_NAME is not set" >&2
+  echo "error: $1: SAC_EXP_NAME is not set" >&2
   exit 2
 fi
 export SAC_EXP_DIR="$repo/logs/$SAC_EXP_NAME${SLURM_ARRAY_TASK_ID:+_$SLURM_ARRAY_TASK_ID}"

@@ -10,16 +10,9 @@ if [ $# -lt 1 ]; then
   echo "usage: $0 <training variables .sh file> [sbatch options]" >&2
   exit 2
 fi
-variables_file=$1
-if [ ! -f "$variables_file" ]; then
-  echo "error: variables file not found: $variables_file" >&2
-  exit 2
-fi
-set -a  # the variables are checked as the job will check them
-# shellcheck disable=SC1090
-source "$variables_file"
-set +a
-export SAC_VARIABLES_FILE=$variables_file
+# shellcheck source=scripts/read_variables.sh
+source "$repo/scripts/read_variables.sh"
+read_variables_file "$1"  # the variables are checked as the job will check them
 # Only the standard library is needed here: a login node without .venv can submit too.
 python=$repo/.venv/bin/python
 [ -x "$python" ] || python=python3

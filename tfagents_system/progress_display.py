@@ -25,9 +25,8 @@ def format_progress(status: Dict[str, Any]) -> str:
 class ProgressDisplay:
   """Rewrites one line on a terminal; prints a line now and then into a file or pipe."""
 
-  def __init__(self, stream, clock=None):
+  def __init__(self, stream):
     self._stream = stream
-    self._clock = clock or time.monotonic
     self._tty = stream.isatty()
     self._line: Optional[str] = None
     self._last_print = float('-inf')
@@ -42,9 +41,9 @@ class ProgressDisplay:
       self._stream.write('\r\033[K' + line)
       self._stream.flush()
       self._line = line
-    elif line != self._line and self._clock() - self._last_print >= REFRESH_S_WITHOUT_TTY:
+    elif line != self._line and time.monotonic() - self._last_print >= REFRESH_S_WITHOUT_TTY:
       print(line, file=self._stream, flush=True)
-      self._line, self._last_print = line, self._clock()
+      self._line, self._last_print = line, time.monotonic()
 
   def _end_line(self) -> None:
     if self._tty and self._line is not None:
