@@ -1,4 +1,6 @@
 """Killing programs, stopping and resuming runs: nothing is lost, nothing is done twice."""
+import contextlib
+import errno
 import glob
 import json
 import os
@@ -8,6 +10,7 @@ import subprocess
 import time
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from training_run import REPO
@@ -191,3 +194,112 @@ def test_experiment_dir_is_private_to_its_user(tmp_path):
   finally:
     run.cleanup()
 
+
+
+
+@contextlib.contextmanager
+def small_file_system(path):
+  """A 64 MiB tmpfs mounted at `path` for the test, to fill up."""
+  os.makedirs(path)
+  subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=64m,mode=0700', 'tmpfs', path], check=True)
+  try:
+    yield
+  finally:
+    subprocess.run(['umount', '-l', path], check=True)
+
+
+def fill_disk(path):
+  """Writes a file in `path` until its file system is full; returns the file's path."""
+  filler = os.path.join(path, 'filler')
+  with open(filler, 'wb', buffering=0) as f:
+    for chunk in (b'\0' * (1 << 20), b'\0' * 4096):
+      try:
+        while True:
+          f.write(chunk)
+      except OSError as e:
+        assert e.errno == errno.ENOSPC, e
+  return filler
+
+
+def assert_resumes_from(run, kept_step, replay_items, num_iter):
+  """The run, started again, goes on from the kept checkpoints to the end."""
+  run.start()
+  assert run.wait() == 0, run.output
+  assert (f'Resuming at iteration {kept_step // STEPS} (train step {kept_step})'
+          in log_of(run, 'sac_train'))
+  loaded = re.findall(r'experience items after loading the latest checkpoint: (\d+)',
+                      log_of(run, 'sac_replay_buffer'))
+  assert int(loaded[-1]) >= replay_items > 0
+  assert run.status()['done'] and run.status()['train_step'] == num_iter * STEPS
+
+
+def test_full_disk_stops_the_run_and_its_checkpoints_stay_whole(tmp_path):
+  run = TrainingRun(tmp_path, dict(FAST, num_iter=30, checkpoint_period_itrs=2))
+  # The logs, status.json, supervise's state and the checkpoints all find this disk full.
+  try:
+    with small_file_system(run.exp_dir):
+      run.start()
+      checkpoint = wait_until(lambda: (run.status() or {}).get('checkpoint'))
+      filler = fill_disk(run.exp_dir)
+      assert run.wait() == 1, run.output
+      failure = re.search(r'error: the disk holding \S+ is full: .*the last good checkpoint '
+                          r'\(train step (\d+)\) is kept', run.output)
+      assert failure, run.output
+      kept_step = int(failure.group(1))
+      assert kept_step >= checkpoint['train_step']
+      assert run.leftover_processes() == []
+
+      os.remove(filler)
+      assert_resumes_from(run, kept_step, checkpoint['replay_items'], num_iter=30)
+  finally:
+    run.cleanup()  # after the unmount: removes the mount point too
+
+
+def test_checkpoint_that_does_not_fit_stops_the_run_and_the_previous_one_is_kept(tmp_path):
+  run = TrainingRun(tmp_path, dict(FAST, num_iter=30, checkpoint_period_itrs=2))
+  try:
+    with small_file_system(os.path.join(run.exp_dir, 'train', 'checkpoints')):
+      run.start()
+      checkpoint = wait_until(lambda: (run.status() or {}).get('checkpoint'))
+      filler = fill_disk(os.path.join(run.exp_dir, 'train', 'checkpoints'))
+      assert run.wait() == 1, run.output
+      failure = re.search(r'error: checkpointing failed at train step (\d+) \(.*No space left on '
+                          r'device.*\); training stopped, the last good checkpoint is kept',
+                          run.output)
+      assert failure, run.output
+      kept_step = tf.train.latest_checkpoint(os.path.join(run.exp_dir, 'train', 'checkpoints'))
+      kept_step = int(kept_step.rsplit('-', 1)[1])
+      assert checkpoint['train_step'] <= kept_step < int(failure.group(1))
+      assert run.leftover_processes() == []
+
+      os.remove(filler)  # the failed save's partial files stay: they must not be taken for a checkpoint
+      assert_resumes_from(run, kept_step, checkpoint['replay_items'], num_iter=30)
+  finally:
+    run.cleanup()  # after the unmount: removes the mount point too
+
+
+@pytest.mark.parametrize('disk', ['full', 'read-only'])
+def test_replay_checkpoint_that_cannot_be_written_fails_with_an_error_the_trainer_stops_on(
+    tmp_path, disk):
+  import reverb  # pylint: disable=g-import-not-at-top
+  from tfagents_system import iteration_sync  # pylint: disable=g-import-not-at-top
+  from tfagents_system.trainer_checkpoints import SAVE_ERRORS  # pylint: disable=g-import-not-at-top
+  checkpoints = str(tmp_path / 'replay_checkpoints')
+  with small_file_system(checkpoints):
+    table = reverb.Table.queue('experience', max_size=10)
+    server = reverb.Server([table], checkpointer=reverb.checkpointers.DefaultCheckpointer(checkpoints))
+    try:
+      client = server.localhost_client()
+      client.insert(np.random.default_rng(0).random(1 << 20), {'experience': 1.0})  # incompressible
+      if disk == 'full':
+        fill_disk(checkpoints)
+      else:
+        subprocess.run(['mount', '-o', 'remount,ro', checkpoints], check=True)
+      reconnects = []
+      with pytest.raises(SAVE_ERRORS, match='No space left on device|Read-only file system'):
+        # As the trainer calls it: retried while the server may be restarting, not forever.
+        iteration_sync.retry_on_connection_errors(client.checkpoint, lambda: reconnects.append(1),
+                                                  'checkpointing', attempts=3)
+      assert len(reconnects) <= 2
+    finally:
+      server.stop()

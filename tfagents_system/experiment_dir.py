@@ -1,6 +1,7 @@
 """Where everything of one training run lives inside its experiment dir."""
 import json
 import os
+import re
 from typing import Any, Dict, List, Optional
 
 REPLAY_PROGRAM = 'sac_replay_buffer'
@@ -87,11 +88,24 @@ class ExperimentDir:
     return self._path('policies', 'checkpoints')
 
   def latest_policy_checkpoint(self) -> Optional[str]:
+    """The newest complete policy checkpoint: a save that failed (a full disk) can leave a
+    dir without the index, which TensorFlow writes last."""
     if not os.path.isdir(self.policy_checkpoints_dir):
       return None
     names = sorted(n for n in os.listdir(self.policy_checkpoints_dir)
-                   if n.startswith('policy_checkpoint_'))
+                   if n.startswith('policy_checkpoint_') and os.path.exists(
+                       os.path.join(self.policy_checkpoints_dir, n, 'variables', 'variables.index')))
     return os.path.join(self.policy_checkpoints_dir, names[-1]) if names else None
+
+  def latest_trainer_checkpoint_step(self) -> Optional[int]:
+    """The train step of the trainer checkpoint a restart restores, from TensorFlow's
+    `checkpoint` file (rewritten only after a save succeeded); read without TensorFlow."""
+    try:
+      with open(os.path.join(self.trainer_checkpoints_dir, 'checkpoint')) as f:
+        match = re.search(r'^model_checkpoint_path: ".*ckpt-(\d+)"', f.read(), re.M)
+    except FileNotFoundError:
+      return None
+    return int(match.group(1)) if match else None
 
   # The trainer's account of the run, read by the launcher's progress line.
   @property

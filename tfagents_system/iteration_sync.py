@@ -72,12 +72,20 @@ def wait_for_server(address: str) -> reverb.Client:
 
 
 def retry_on_connection_errors(call: Callable[[], T], reconnect: Callable[[], None],
-                               what: str) -> T:
-  """Runs `call`; when the server went away, reconnects (with backoff) and runs it again."""
+                               what: str, attempts: Optional[int] = None) -> T:
+  """Runs `call`; when the server went away, reconnects (with backoff) and runs it again.
+
+  `reconnect` waits as long as the server is down. With `attempts`, a call that still fails
+  that many times against a server that answers (a checkpoint on a full disk) raises.
+  """
+  attempt = 0
   while True:
+    attempt += 1
     try:
       return call()
     except CONNECTION_ERRORS as e:
+      if attempt == attempts:
+        raise
       logging.warning('Reverb error while %s (%s: %s); reconnecting', what, type(e).__name__,
                       str(e).splitlines()[0] if str(e) else '')
       reconnect()

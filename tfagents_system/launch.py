@@ -129,6 +129,22 @@ def write_services(settings: RunSettings, experiment: experiment_dir.ExperimentD
                               program_env, experiment.log_dir(name))
 
 
+# Less free space than this is a full disk: too little for even status.json.
+FULL_DISK_BYTES = 1 << 20
+
+
+def disk_is_full(experiment: experiment_dir.ExperimentDir) -> bool:
+  return shutil.disk_usage(experiment.root).free < FULL_DISK_BYTES
+
+
+def full_disk_failure(experiment: experiment_dir.ExperimentDir) -> str:
+  step = experiment.latest_trainer_checkpoint_step()
+  kept = ('no checkpoint had been written yet' if step is None else
+          f'the last good checkpoint (train step {step}) is kept')
+  return (f'the disk holding {experiment.root} is full: training stopped and {kept}; '
+          'free some space and run again to resume')
+
+
 class StopRequested(Exception):
   pass
 
@@ -145,22 +161,29 @@ def supervise_run(experiment: experiment_dir.ExperimentDir, display) -> str:
   svscan = daemontools.Svscan(experiment.services_dir)
   signal.signal(signal.SIGINT, _raise_stop)
   signal.signal(signal.SIGTERM, _raise_stop)
+  started = time.time()
   try:
     svscan.start()
     svscan.wait_until_supervised()
     while True:
       status = experiment.read_status()
       display.update(status)
-      trainer = daemontools.svstat(experiment.service_dir(experiment_dir.TRAIN_PROGRAM))
-      if status and status.get('failed'):
-        display.message(f"error: {status['failed']}")
+      # A resumed run's status.json says how the previous one ended until the trainer rewrites it.
+      current = status if status and status.get('updated', 0) >= started else {}
+      if disk_is_full(experiment):
+        # Nothing can be saved any more, and svstat goes stale: supervise cannot write its state.
+        display.message(f'error: {full_disk_failure(experiment)}')
         return FAILED
-      if trainer.wanted_down:  # it stopped itself: done, or a failure it could not record
-        if status and status.get('done'):
-          return COMPLETED
+      trainer = daemontools.svstat(experiment.service_dir(experiment_dir.TRAIN_PROGRAM))
+      if current.get('failed'):
+        display.message(f"error: {current['failed']}")
+        return FAILED
+      if trainer.wanted_down and not current.get('done'):
         display.message('error: the trainer stopped before the end; see '
                         f'{experiment.log_file(experiment_dir.TRAIN_PROGRAM)}')
         return FAILED
+      if trainer.wanted_down:
+        return COMPLETED
       if not svscan.running():
         display.message('svscan stopped unexpectedly; stopping the run')
         return FAILED

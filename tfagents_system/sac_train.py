@@ -2,6 +2,7 @@
 
 SIGTERM (svc -d) ends it after the current iteration, with a checkpoint.
 """
+import contextlib
 import math
 import signal
 import subprocess
@@ -21,6 +22,7 @@ from tfagents_system import experiment_dir
 from tfagents_system import iteration_sync
 from tfagents_system import program_setup
 from tfagents_system.curriculum import Curriculum
+from tfagents_system.trainer_checkpoints import SAVE_ERRORS
 from tfagents_system.trainer_checkpoints import TrainerCheckpoints
 from tfagents_system.training_progress import TrainingProgress
 
@@ -72,7 +74,7 @@ def main(_):
 
   def checkpoint_replay():
     return iteration_sync.retry_on_connection_errors(
-        sync.client.checkpoint, sync.connect, 'checkpointing the replay buffer')
+        sync.client.checkpoint, sync.connect, 'checkpointing the replay buffer', attempts=3)
 
   checkpoints = TrainerCheckpoints(experiment, agent, train_step, checkpoint_replay)
   log_alpha = next((v for v in agent.variables if 'log_alpha' in v.name), None)
@@ -91,15 +93,22 @@ def main(_):
                    check=False)
     sys.exit(EXIT_FAILED)
 
-  def save_checkpoints():
+  @contextlib.contextmanager
+  def stopping_if_writing_fails(what):
+    """A run that cannot write its checkpoints or its record (a full disk) stops rather than
+    train on unsaved; TensorFlow and Reverb write then rename, so the last checkpoint is intact."""
     try:
-      checkpoints.save()
-    except (OSError, tf.errors.OpError) as e:
-      stop_with_error(f'checkpointing failed at train step {int(train_step.numpy())} '
+      yield
+    except SAVE_ERRORS as e:
+      stop_with_error(f'{what} failed at train step {int(train_step.numpy())} '
                       f'({type(e).__name__}: {str(e).strip().splitlines()[0]}); training stopped, '
                       f'the last good checkpoint is kept in {experiment.trainer_checkpoints_dir}')
-    replay_items = sync.client.server_info()[iteration_sync.EXPERIENCE_TABLE].current_size
-    progress.record_checkpoint(int(train_step.numpy()), replay_items)
+
+  def save_checkpoints():
+    with stopping_if_writing_fails('checkpointing'):
+      checkpoints.save()
+      replay_items = sync.client.server_info()[iteration_sync.EXPERIENCE_TABLE].current_size
+      progress.record_checkpoint(int(train_step.numpy()), replay_items)
 
   checkpoint_due = interval_trigger.IntervalTrigger(
       params.checkpoint_period_itrs * steps_per_iter, save_checkpoints,
@@ -152,8 +161,9 @@ def main(_):
     if not all(math.isfinite(v) for v in losses.values()):
       stop_for_non_finite_loss(iteration, losses)
     summary = sync.gather(iteration, params.worker_report_timeout_s, stop_requested)
-    progress.record_iteration(iteration, summary, int(train_step.numpy()),
-                              time.monotonic() - start, steps_per_iter, losses)
+    with stopping_if_writing_fails('writing the summaries and status.json'):
+      progress.record_iteration(iteration, summary, int(train_step.numpy()),
+                                time.monotonic() - start, steps_per_iter, losses)
     logging.info('Iteration %d/%d: train step %d, loss %.4f, %d env steps, eval return %s',
                  iteration + 1, params.num_iter, train_step.numpy(), losses['loss'],
                  progress.env_steps, summary.eval_return)
