@@ -57,7 +57,7 @@ def test_chaos_kills_random_programs_and_the_run_completes(tmp_path):
   chaos = None
   try:
     run.wait_for_iteration(2)
-    chaos = subprocess.Popen([os.path.join(REPO, 'scripts', 'chaos.sh'), run.exp_dir, '6', '10'],
+    chaos = subprocess.Popen([os.path.join(REPO, 'scripts', 'chaos.sh'), run.exp_dir, '4', '8'],
                              stdout=subprocess.PIPE, text=True)
     assert run.wait() == 0, run.output
     chaos_output, _ = chaos.communicate(timeout=30)
