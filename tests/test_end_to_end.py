@@ -12,6 +12,7 @@ import pytest
 from tf_agents.policies import py_tf_eager_policy
 from tf_agents.policies import random_py_policy
 
+from tfagents_system import iteration_timing
 from tfagents_system.envs.point_mass import PointMassEnv
 from training_run import TrainingRun
 from training_run import read_scalars
@@ -163,6 +164,24 @@ def test_summaries_hold_the_training_and_eval_tags(finished_run):
   assert {'Metrics/AverageReturn', 'Metrics/AverageEpisodeLength'} <= set(evaluation)
   eval_steps = [s for s, _ in evaluation['Metrics/AverageReturn']]
   assert eval_steps == [100 * (k + 1) for k in (0, 10, 20, 30, 40, 50, 59)]
+
+
+def test_summaries_and_status_break_each_iteration_down_in_time(finished_run):
+  train = read_scalars(os.path.join(finished_run.exp_dir, 'train'))
+  for tag in (iteration_timing.ITERATION_SECONDS, iteration_timing.PUBLISH_SECONDS,
+              iteration_timing.SGD_SECONDS, iteration_timing.BARRIER_WAIT_SECONDS,
+              iteration_timing.WORKER_COLLECT_SECONDS, iteration_timing.WORKER_POLICY_PULL_SECONDS,
+              iteration_timing.WORKER_COLLECT_ENV_STEPS_PER_SEC,
+              iteration_timing.SYNC_OVERHEAD_FRACTION):
+    assert [s for s, _ in train[tag]] == [100 * (k + 1) for k in range(NUM_ITER)], tag
+  assert all(0 <= f < 1 for _, f in train[iteration_timing.SYNC_OVERHEAD_FRACTION])
+  # Workers evaluate every eval_period_itrs iterations, and only then take eval time.
+  assert dict(train[iteration_timing.WORKER_EVAL_SECONDS])[100] > 0
+  assert dict(train[iteration_timing.WORKER_EVAL_SECONDS])[200] == 0
+  status = finished_run.status()
+  assert status['timing'][iteration_timing.SGD_SECONDS] > 0
+  first_step_age = time.time() - status['first_sgd_step_at']
+  assert 0 < first_step_age < 900
 
 
 def test_run_py_evaluates_the_policy_and_records_a_video_without_reverb(finished_run):

@@ -132,6 +132,20 @@ def make_tables(collect_data_spec, sequence_length: int, synced_variables_nest,
   ]
 
 
+def experience_dataset(address: str, batch_size: int, prefetch_batches: int) -> tf.data.Dataset:
+  """(experience [batch, sequence, ...], sample info) batches for the Learner, sampled uniformly.
+
+  One Reverb stream batched by tf.data: on a 1-CPU trainer ~3x the SGD steps/s of
+  ReverbReplayBuffer.as_dataset, whose 32 interleaved streams cost ~60 µs per item
+  (bench/efficiency.py, docs/benchmarks.md).
+  """
+  return (reverb.TrajectoryDataset.from_table_signature(
+      address, EXPERIENCE_TABLE, max_in_flight_samples_per_worker=2 * batch_size)
+          .batch(batch_size, drop_remainder=True)
+          .map(lambda sample: (sample.data, sample.info))
+          .prefetch(prefetch_batches))
+
+
 @dataclasses.dataclass
 class WorkerReport:
   """What a worker did in one iteration."""
@@ -144,7 +158,11 @@ class WorkerReport:
   eval_episodes: int = 0
   eval_return_sum: float = 0.0
   eval_length_sum: float = 0.0
+  # Where the worker's iteration went (RunTime/* summaries, bench/).
   collect_seconds: float = 0.0
+  eval_seconds: float = 0.0
+  policy_pull_seconds: float = 0.0
+  publication_wait_seconds: float = 0.0  # before this iteration's publication was seen
 
   def to_array(self) -> np.ndarray:
     return np.array(dataclasses.astuple(self), dtype=np.float64)

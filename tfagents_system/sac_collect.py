@@ -29,24 +29,31 @@ def main(_):
     return iteration_sync.retry_on_connection_errors(
         sync.wait_for_next_iteration, reconnect, 'waiting for the next iteration')
 
-  def work(iteration):
+  def work(iteration, waited_s):
     if iteration == iteration_sync.INIT_ITERATION:
       report = worker.collect_initial_experience()
     else:
+      start = time.monotonic()
       sync.update_policy(worker.synced_variables)
+      pulled_s = time.monotonic() - start
       report = worker.run_iteration(iteration)
+      report.policy_pull_seconds = pulled_s
+    report.publication_wait_seconds = waited_s
     sync.report(report)
     return report
 
+  wait_start = time.monotonic()
   iteration = next_iteration()
   logging.info('Worker %d joins at iteration %d', worker_index, iteration)
   worker.join_at(iteration)
   while iteration < params.num_iter:
+    waited_s = time.monotonic() - wait_start
     report = iteration_sync.retry_on_connection_errors(
-        lambda: work(iteration), reconnect, f'working on iteration {iteration}')
+        lambda: work(iteration, waited_s), reconnect, f'working on iteration {iteration}')
     logging.info('Iteration %d: %d env steps, collect return %.3f',
                  iteration, report.env_steps,
                  report.collect_return_sum / max(1, report.collect_episodes))
+    wait_start = time.monotonic()
     iteration = next_iteration()
 
   logging.info('Training is complete; waiting to be stopped')

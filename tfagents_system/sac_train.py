@@ -14,12 +14,12 @@ from absl import app
 from absl import flags
 from absl import logging
 import tensorflow as tf
-from tf_agents.replay_buffers import reverb_replay_buffer
 from tf_agents.train import interval_trigger
 from tf_agents.train import learner
 
 from tfagents_system import experiment_dir
 from tfagents_system import iteration_sync
+from tfagents_system import iteration_timing
 from tfagents_system import program_setup
 from tfagents_system.curriculum import Curriculum
 from tfagents_system.trainer_checkpoints import SAVE_ERRORS
@@ -55,16 +55,10 @@ def main(_):
       FLAGS.reverb_address,
       iteration_sync.synced_variables(agent.collect_policy.variables(), train_step),
       FLAGS.num_workers)
-  replay_buffer = reverb_replay_buffer.ReverbReplayBuffer(
-      agent.collect_data_spec,
-      sequence_length=params.train_sequence_length,
-      table_name=iteration_sync.EXPERIENCE_TABLE,
-      server_address=FLAGS.reverb_address)
 
   def experience_iterator():
-    return iter(replay_buffer.as_dataset(
-        sample_batch_size=params.train_batch_size,
-        num_steps=params.train_sequence_length).prefetch(params.prefetch_batches))
+    return iter(iteration_sync.experience_dataset(
+        FLAGS.reverb_address, params.train_batch_size, params.prefetch_batches))
 
   # Summaries and checkpoints are written here, per iteration, so that a
   # non-finite loss is never checkpointed and no iteration is summarized twice.
@@ -115,13 +109,23 @@ def main(_):
       start=int(train_step.numpy()))
 
   iterator = experience_iterator()
+  first_step_done = False
 
   def train_steps(target_step):
     """SGD steps up to `target_step`; returns the last loss. Survives a replay server restart."""
-    nonlocal iterator
+    nonlocal iterator, first_step_done
     while True:
       remaining = target_step - int(train_step.numpy())
       try:
+        if remaining > 0 and not first_step_done:
+          # One step alone first: the run's start-up time ends with it (status.json).
+          loss_info = sac_learner.run(iterations=1, iterator=iterator)
+          first_step_done = True
+          with stopping_if_writing_fails('writing status.json'):
+            progress.record_first_sgd_step()
+          remaining -= 1
+          if not remaining:
+            return loss_info
         if remaining > 0:
           return sac_learner.run(iterations=remaining, iterator=iterator)
         return sac_learner.loss(next(iterator))  # the steps were done when sampling broke
@@ -149,19 +153,26 @@ def main(_):
                           stop_requested)
     progress.record_initial_collection(summary, int(train_step.numpy()))
 
+  clock = iteration_timing.PhaseClock()
   for iteration in range(first_iteration, params.num_iter):
     if stop_requested.is_set():
       break
     start = time.monotonic()
+    clock.lap(iteration_timing.BOOKKEEPING)
     sync.publish(iteration)
+    clock.lap(iteration_timing.PUBLISH)
     try:
       losses = loss_values(train_steps((iteration + 1) * steps_per_iter))
     except NonFiniteLoss as e:
       stop_for_non_finite_loss(iteration, str(e))
     if not all(math.isfinite(v) for v in losses.values()):
       stop_for_non_finite_loss(iteration, losses)
+    clock.lap(iteration_timing.SGD)
     summary = sync.gather(iteration, params.worker_report_timeout_s, stop_requested)
+    clock.lap(iteration_timing.BARRIER_WAIT)
     with stopping_if_writing_fails('writing the summaries and status.json'):
+      progress.record_timing(iteration, int(train_step.numpy()), iteration_timing.timing_scalars(
+          clock.seconds, summary, steps_per_iter))
       progress.record_iteration(iteration, summary, int(train_step.numpy()),
                                 time.monotonic() - start, steps_per_iter, losses)
     logging.info('Iteration %d/%d: train step %d, loss %.4f, %d env steps, eval return %s',

@@ -91,6 +91,19 @@ class TrainingProgress:
         eta_s=seconds_per_iteration * (self._num_iter - iteration - 1),
         missing_workers=summary.missing_workers)
 
+  def record_timing(self, iteration: int, train_step: int, scalars: Dict[str, float]) -> None:
+    """An iteration's RunTime/* breakdown (iteration_timing.py), also in status.json."""
+    if iteration < self._status['iteration']:  # redone after a restart: summarized already
+      return
+    with self._train_writer.as_default(step=train_step):
+      _write_scalars(scalars)
+    self._update_status(timing=scalars)
+
+  def record_first_sgd_step(self) -> None:
+    """When the run's first SGD step was done (its start-up time, bench/startup.py)."""
+    if 'first_sgd_step_at' not in self._status:
+      self._update_status(first_sgd_step_at=time.time())
+
   def record_checkpoint(self, train_step: int, replay_items: int) -> None:
     self._update_status(checkpoint={'train_step': train_step, 'replay_items': replay_items})
 

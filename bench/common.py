@@ -1,0 +1,268 @@
+"""What the benchmarks share: real runs through run_script.sh, baselines in pinned child
+processes, the machine's description, and result tables written as markdown and PNG."""
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYTHON = sys.executable
+DEFAULT_VARIABLES = os.path.join(REPO, 'training_variables.sh')
+DEFAULT_CONFIG = os.path.join(REPO, 'config', 'point_mass.json')
+# The point-mass example's params, with the config able to change a few (eval period).
+BENCH_PARAMS = 'bench/point_mass_bench_params.py'
+STOP_TIMEOUT_S = 200  # the trainer may take its iteration and a checkpoint to stop
+# Iterations whose timings include tf.function tracing and first connections.
+WARMUP_ITERATIONS = 3
+
+
+def parse_args(description: str) -> argparse.Namespace:
+  parser = argparse.ArgumentParser(description=description)
+  parser.add_argument('--quick', action='store_true', help='fewer iterations and seeds')
+  parser.add_argument('--out', default=os.path.join(REPO, 'docs', 'benchmarks'),
+                      help='dir for the markdown and PNG results')
+  return parser.parse_args()
+
+
+def machine_description() -> str:
+  model = 'unknown CPU'
+  with open('/proc/cpuinfo') as f:
+    for line in f:
+      if line.startswith('model name'):
+        model = line.split(':', 1)[1].strip()
+        break
+  with open('/proc/meminfo') as f:
+    mem_kib = int(f.readline().split()[1])
+  return (f'{len(os.sched_getaffinity(0))} CPUs usable (nproc), {os.cpu_count()} online, '
+          f'{model}, {mem_kib / 2**20:.0f} GiB memory')
+
+
+def example_config(**changes) -> dict:
+  """The default example's config (config/point_mass.json) with `changes`."""
+  with open(DEFAULT_CONFIG) as f:
+    return dict(json.load(f), **changes)
+
+
+def write_config(**changes) -> str:
+  """The path of a new file holding example_config(**changes), in a temporary dir of its own."""
+  path = os.path.join(tempfile.mkdtemp(prefix='bench_inputs_'), 'config.json')
+  with open(path, 'w') as f:
+    json.dump(example_config(**changes), f)
+  return path
+
+
+def default_variables() -> Dict[str, str]:
+  """The KEY=VALUE lines of training_variables.sh, the default example's run."""
+  variables = {}
+  with open(DEFAULT_VARIABLES) as f:
+    for line in f:
+      line = line.split('#', 1)[0].strip()
+      if '=' in line:
+        key, value = line.split('=', 1)
+        variables[key] = value
+  return variables
+
+
+def planned_cpus(program: str, num_workers: int) -> List[int]:
+  """The CPUs the launcher pins `program` to in a run of the default variables with N workers."""
+  from tfagents_system import cpu_plan  # pylint: disable=g-import-not-at-top
+  variables = default_variables()
+  requests = [('sac_replay_buffer', int(variables['SAC_REVERB_CPUS'])),
+              ('sac_train', int(variables['SAC_TRAIN_CPUS']))]
+  requests += [(f'sac_collect_{i}', int(variables['SAC_COLLECT_WORKER_CPUS']))
+               for i in range(num_workers)]
+  return cpu_plan.plan_cpus(sorted(os.sched_getaffinity(0)), requests, False).cpus_of(program)
+
+
+def run_pinned_child(module: str, args: Sequence[str], cpus: Optional[Sequence[int]] = None,
+                     stop_when: Callable[[dict], bool] = lambda _: False,
+                     timeout_s: float = 900) -> List[dict]:
+  """Runs `python -m module args` (pinned to `cpus`, else all of ours) and returns the JSON
+  objects it prints one a line; stops it (SIGTERM, by PID) once one satisfies `stop_when`."""
+  preexec = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+  env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL='2')
+  stderr = tempfile.TemporaryFile('w+')  # TensorFlow's chatter; shown if the child fails
+  process = subprocess.Popen([PYTHON, '-m', module, *args], cwd=REPO, env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=stderr, preexec_fn=preexec)
+  timer = threading.Timer(timeout_s, process.terminate)
+  timer.start()
+  results = []
+  try:
+    for line in process.stdout:
+      if line.startswith('{'):
+        results.append(json.loads(line))
+        if stop_when(results[-1]):
+          process.terminate()
+          break
+  finally:
+    timer.cancel()
+    process.stdout.close()
+    process.wait(timeout=60)
+  stderr.seek(0)
+  errors = stderr.read()
+  stderr.close()
+  if not results:
+    raise RuntimeError(f'{module} printed no result (exit status {process.returncode}):\n'
+                       + errors[-3000:])
+  return results
+
+
+class SystemRun:
+  """One real run of the default example through ./run_script.sh, some variables or config
+  changed; its own experiment dir under logs/, removed when it is stopped."""
+
+  def __init__(self, label: str, workers: int, seed: int = 0, **config_changes):
+    self.name = f'bench_{label}_{uuid.uuid4().hex[:6]}'
+    self.exp_dir = os.path.join(REPO, 'logs', self.name)
+    self.workers = workers
+    config_path = write_config(**config_changes)
+    self._inputs_dir = os.path.dirname(config_path)
+    variables = dict(default_variables(), SAC_EXP_NAME=self.name, SAC_PARAMS=BENCH_PARAMS,
+                     SAC_CONFIG=config_path, SAC_NUM_COLLECT_WORKERS=str(workers),
+                     SAC_SEED=str(seed))
+    self._variables_file = os.path.join(self._inputs_dir, 'variables.sh')
+    with open(self._variables_file, 'w') as f:
+      f.writelines(f'{key}={value}\n' for key, value in variables.items())
+    self.output: List[tuple] = []  # (time.time(), line) of what run_script.sh printed
+    self.started_at = None
+    self._process = None
+
+  def __enter__(self) -> 'SystemRun':
+    self.started_at = time.time()
+    self._process = subprocess.Popen(['./run_script.sh', self._variables_file], cwd=REPO,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    threading.Thread(target=self._read_output, daemon=True).start()
+    return self
+
+  def _read_output(self):
+    for line in self._process.stdout:
+      self.output.append((time.time(), line.rstrip()))
+
+  def __exit__(self, *_):
+    self.stop()
+
+  def status(self) -> dict:
+    try:
+      with open(os.path.join(self.exp_dir, 'status.json')) as f:
+        return json.load(f)
+    except (FileNotFoundError, json.JSONDecodeError):  # not yet, or being replaced
+      return {}
+
+  def wait_for(self, condition: Callable[[dict], bool], timeout_s: float = 900,
+               poll_s: float = 0.2) -> dict:
+    """Polls status.json until `condition(status)`; returns that status."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+      status = self.status()
+      if status and condition(status):
+        return status
+      if self._process.poll() is not None:
+        raise RuntimeError(f'{self.name} ended early:\n' +
+                           '\n'.join(line for _, line in self.output[-20:]))
+      time.sleep(poll_s)
+    raise TimeoutError(f'{self.name}: condition not met in {timeout_s:.0f}s')
+
+  def wait_until_done(self, timeout_s: float = 900) -> dict:
+    return self.wait_for(lambda status: status.get('done'), timeout_s)
+
+  def train_summaries(self) -> Dict[str, np.ndarray]:
+    """{tag: values in train step order} of the trainer's TensorBoard summaries."""
+    from tfagents_system import plot  # pylint: disable=g-import-not-at-top
+    return {tag: series.values for tag, series in plot.load_runs([self.exp_dir])[0].train.items()}
+
+  def program_pid(self, program: str) -> Optional[int]:
+    from tfagents_system import daemontools  # pylint: disable=g-import-not-at-top
+    return daemontools.svstat(os.path.join(self.exp_dir, 'services', program)).pid
+
+  def stop(self) -> None:
+    """SIGTERM to run_script.sh (it stops every program), then checks nothing is left."""
+    if self._process and self._process.poll() is None:
+      self._process.send_signal(signal.SIGTERM)
+      try:
+        self._process.wait(timeout=STOP_TIMEOUT_S)
+      except subprocess.TimeoutExpired:
+        self._process.kill()
+        self._process.wait()
+    for pid in leftover_processes(self.exp_dir):
+      print(f'warning: {self.name}: process {pid} was left running; killing it', file=sys.stderr)
+      try:
+        os.kill(pid, signal.SIGKILL)
+      except ProcessLookupError:
+        pass
+    shutil.rmtree(self.exp_dir, ignore_errors=True)
+    shutil.rmtree(self._inputs_dir, ignore_errors=True)
+
+
+def leftover_processes(exp_dir: str) -> List[int]:
+  """Processes (svscan, supervise, multilog, programs) still running on an experiment dir."""
+  import psutil  # pylint: disable=g-import-not-at-top
+  left = []
+  for process in psutil.process_iter(['pid', 'cmdline', 'cwd', 'status']):
+    info = process.info
+    if info['status'] == psutil.STATUS_ZOMBIE:
+      continue
+    if any(exp_dir in arg for arg in info['cmdline'] or ()) or (info['cwd'] or '').startswith(
+        exp_dir):
+      left.append(info['pid'])
+  return left
+
+
+def after_warmup(values: Sequence[float]) -> np.ndarray:
+  """Per-iteration values without the first iterations (tracing, first connections)."""
+  values = np.asarray(values, dtype=float)
+  return values[WARMUP_ITERATIONS:] if len(values) > WARMUP_ITERATIONS else values
+
+
+def spread(values: Sequence[float], fmt: str = '{:.1f}') -> str:
+  """'median [min, max]' of some measurements."""
+  values = np.asarray(values, dtype=float)
+  return (fmt.format(np.median(values)) + ' [' + fmt.format(values.min()) + ', '
+          + fmt.format(values.max()) + ']')
+
+
+def verdict(ratio: float, target: float, at_least: bool = True) -> str:
+  met = ratio >= target if at_least else ratio <= target
+  return f"{'met' if met else 'MISSED'} ({'≥' if at_least else '≤'} {target:g})"
+
+
+def write_result(out_dir: str, name: str, title: str, columns: Sequence[str],
+                 rows: Sequence[Sequence], draw: Callable, notes: str = '') -> None:
+  """Prints the table, writes it as <name>.md and draws <name>.png with `draw(axes)`."""
+  from matplotlib.backends.backend_agg import FigureCanvasAgg  # pylint: disable=g-import-not-at-top
+  from matplotlib.figure import Figure  # pylint: disable=g-import-not-at-top
+  cells = [[str(c) for c in row] for row in rows]
+  table = '\n'.join(['| ' + ' | '.join(columns) + ' |', '|' + ' --- |' * len(columns)]
+                    + ['| ' + ' | '.join(row) + ' |' for row in cells])
+  print(f'\n## {title}\n\n{table}\n{notes}', flush=True)
+  os.makedirs(out_dir, exist_ok=True)
+  with open(os.path.join(out_dir, f'{name}.md'), 'w') as f:
+    f.write(f'## {title}\n\n{machine_description()}\n\n{table}\n\n{notes}\n\n![{title}]({name}.png)\n')
+  figure = Figure(figsize=(7, 4))
+  FigureCanvasAgg(figure)
+  axes = figure.add_subplot()
+  draw(axes)
+  axes.set_title(title, fontsize=10)
+  figure.tight_layout()
+  figure.savefig(os.path.join(out_dir, f'{name}.png'), dpi=100)
+
+
+def draw_ratios(labels: Sequence[str], ratios: Sequence[float], target: float, ylabel: str):
+  """A `draw` for write_result: one bar per ratio and the target as a line."""
+  def draw(axes):
+    axes.bar(labels, ratios, color='tab:blue')
+    axes.axhline(target, color='tab:red', linestyle='--', label=f'target {target:g}')
+    for x, ratio in enumerate(ratios):
+      axes.annotate(f'{ratio:.2f}', (x, ratio), ha='center', va='bottom')
+    axes.set_ylabel(ylabel)
+    axes.legend()
+  return draw

@@ -1,0 +1,107 @@
+"""The single-process SAC baseline of the time-to-target benchmark, built from tf-agents' own
+Actor and Learner APIs with the system's hyperparameters (the same params file and config),
+the same curriculum and an in-process Reverb table like the system's.
+
+An iteration, as in the system: N_WORKERS × n_train_episodes_per_iter collect episodes, then
+num_steps_per_iter SGD steps, and on eval iterations n_eval_episodes greedy episodes. Prints
+one JSON line per evaluation; stops at --target_return or after num_iter iterations.
+
+  python -m bench.single_process_sac --config C --seed S --workers N --target_return R --root_dir D
+"""
+import argparse
+import json
+import time
+
+from tfagents_system import program_setup
+
+program_setup.size_thread_pools_to_cpus()  # all the machine's CPUs, before TensorFlow starts
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from tf_agents.policies import greedy_policy
+from tf_agents.policies import py_tf_eager_policy
+from tf_agents.policies import random_py_policy
+from tf_agents.train import actor
+from tf_agents.train import learner
+from tf_agents.train.utils import spec_utils
+
+from bench import common
+from bench.in_process_replay import InProcessReplay
+from tfagents_system import iteration_sync
+from tfagents_system import params_loading
+from tfagents_system.curriculum import Curriculum
+from tfagents_system.curriculum import CurriculumCursor
+# pylint: enable=g-import-not-at-top,wrong-import-position
+
+
+def episodes_actor(env, policy, train_step, episodes, observers=()):
+  """An Actor running `episodes` whole episodes per run, with tf-agents' metrics."""
+  return actor.Actor(env, policy, train_step, episodes_per_run=episodes,
+                     observers=list(observers), metrics=actor.collect_metrics(episodes))
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__)
+  parser.add_argument('--config', required=True)
+  parser.add_argument('--seed', type=int, default=0)
+  parser.add_argument('--workers', type=int, required=True,
+                      help='collect episodes per iteration are those of this many workers')
+  parser.add_argument('--target_return', type=float, default=float('inf'))
+  parser.add_argument('--root_dir', required=True, help="the Learner's dir")
+  args = parser.parse_args()
+  params = params_loading.load_train_params(common.BENCH_PARAMS, args.config)
+
+  collect_seed, eval_seed = iteration_sync.env_seeds(args.seed, 0)
+  collect_env = params.env_ctor(*params.collect_env_args_kwargs()[0], seed=collect_seed,
+                                **params.collect_env_args_kwargs()[1])
+  eval_env = params.env_ctor(*params.eval_env_args_kwargs()[0], seed=eval_seed,
+                             **params.eval_env_args_kwargs()[1])
+  _, action_spec, time_step_spec = spec_utils.get_tensor_specs(collect_env)
+  agent, train_step = program_setup.create_agent(params, time_step_spec, action_spec)
+
+  replay = InProcessReplay(params, agent, train_step)
+  observer = replay.observer
+
+  init_actor = episodes_actor(
+      collect_env, random_py_policy.RandomPyPolicy(collect_env.time_step_spec(),
+                                                   collect_env.action_spec()),
+      train_step, params.n_buffer_init_episodes, [observer])
+  collect_actor = episodes_actor(
+      collect_env, py_tf_eager_policy.PyTFEagerPolicy(agent.collect_policy, use_tf_function=True),
+      train_step, args.workers * params.n_train_episodes_per_iter, [observer])
+  eval_actor = episodes_actor(
+      eval_env, py_tf_eager_policy.PyTFEagerPolicy(greedy_policy.GreedyPolicy(agent.policy),
+                                                   use_tf_function=True),
+      train_step, params.n_eval_episodes)
+  sac_learner = learner.Learner(args.root_dir, train_step, agent, checkpoint_interval=-1,
+                                summary_interval=0)
+  iterator = iter(replay.tf_agents_dataset())
+  curriculum = CurriculumCursor(Curriculum.from_env_config(params.env_config))
+
+  def apply_curriculum(iteration):
+    for name, value in curriculum.updates_due(iteration):
+      for env in (collect_env, eval_env):
+        env.set_state({name: value})
+
+  apply_curriculum(0)  # the system's workers collect the initial experience with these too
+  init_actor.run()
+  observer.flush()
+  collect_actor.reset()  # its first time step went stale while the init actor ran
+  env_steps = init_actor.metrics[1].result()
+  for iteration in range(params.num_iter):
+    apply_curriculum(iteration)
+    collect_actor.run()
+    observer.flush()
+    sac_learner.run(iterations=params.num_steps_per_iter, iterator=iterator)
+    if iteration_sync.is_eval_iteration(iteration, params.eval_period_itrs, params.num_iter):
+      eval_actor.run()
+      eval_return = float(eval_actor.metrics[2].result())
+      print(json.dumps({'time': time.time(), 'iteration': iteration,
+                        'env_steps': int(env_steps + collect_actor.metrics[1].result()),
+                        'eval_return': eval_return}), flush=True)
+      if eval_return >= args.target_return:
+        break
+  replay.stop()
+
+
+if __name__ == '__main__':
+  main()

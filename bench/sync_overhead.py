@@ -1,0 +1,64 @@
+"""Benchmark 3: the share of an iteration's wall time the iteration barrier costs, with the
+per-iteration timing breakdown the trainer writes (tfagents_system/iteration_timing.py).
+
+The default example runs as training_variables.sh sets it (N=2 workers). Sync overhead =
+iteration time - (trainer bookkeeping + max(SGD, the busiest worker's collect + eval)):
+publishing and pulling the policy, reporting, noticing a publication or a report -> target ≤ 3%.
+"""
+import numpy as np
+
+from bench import common
+from tfagents_system import iteration_timing as timing
+
+# The breakdown, in the order an iteration goes (trainer phases, then the workers' side).
+TRAINER_PHASES = [('bookkeeping', timing.BOOKKEEPING_SECONDS), ('publish', timing.PUBLISH_SECONDS),
+                  ('SGD', timing.SGD_SECONDS), ('barrier wait', timing.BARRIER_WAIT_SECONDS)]
+WORKER_PHASES = [('worker: wait for publication', timing.WORKER_PUBLICATION_WAIT_SECONDS),
+                 ('worker: policy pull', timing.WORKER_POLICY_PULL_SECONDS),
+                 ('worker: collect', timing.WORKER_COLLECT_SECONDS),
+                 ('worker: eval', timing.WORKER_EVAL_SECONDS)]
+
+
+def main():
+  args = common.parse_args(__doc__)
+  workers = int(common.default_variables()['SAC_NUM_COLLECT_WORKERS'])
+  num_iter = 12 if args.quick else 40
+  with common.SystemRun('sync', workers=workers, num_iter=num_iter) as run:
+    run.wait_until_done()
+    summaries = run.train_summaries()
+  values = {tag: common.after_warmup(summaries[tag])
+            for _, tag in TRAINER_PHASES + WORKER_PHASES + [
+                ('iteration', timing.ITERATION_SECONDS), ('overhead', timing.SYNC_OVERHEAD_FRACTION)]}
+  iteration = values[timing.ITERATION_SECONDS]
+  rows = [[name, f'{1000 * np.mean(values[tag]):.1f}', f'{100 * np.sum(values[tag]) / np.sum(iteration):.1f}%']
+          for name, tag in TRAINER_PHASES]
+  rows.append(['**iteration (trainer: sum of the above)**', f'{1000 * np.mean(iteration):.1f}', '100%'])
+  rows += [[name, f'{1000 * np.mean(values[tag]):.1f}', f'{100 * np.sum(values[tag]) / np.sum(iteration):.1f}%']
+           for name, tag in WORKER_PHASES]
+  overhead = values[timing.SYNC_OVERHEAD_FRACTION]
+  mean_overhead = float(np.sum(overhead * iteration) / np.sum(iteration))
+  rows.append(['**sync overhead** (median [min, max] per iteration)',
+               f'{1000 * np.mean(overhead * iteration):.1f}',
+               f'{100 * mean_overhead:.1f}% ({common.spread(100 * overhead)}%), '
+               f'{common.verdict(100 * mean_overhead, 3, at_least=False)}'])
+
+  def draw(axes):
+    bottom = np.zeros(len(iteration))
+    x = np.arange(len(iteration)) + common.WARMUP_ITERATIONS
+    for name, tag in TRAINER_PHASES:
+      axes.bar(x, 1000 * values[tag], bottom=bottom, label=name)
+      bottom += 1000 * values[tag]
+    axes.plot(x, 1000 * overhead * iteration, 'k.-', label='sync overhead')
+    axes.set_xlabel('iteration')
+    axes.set_ylabel('ms')
+    axes.legend(fontsize=8)
+
+  common.write_result(
+      args.out, 'sync_overhead', f'Sync overhead and iteration breakdown (N={workers} workers)',
+      ['phase', 'ms per iteration (mean)', 'share of iteration wall time'], rows, draw,
+      notes=f'{len(iteration)} iterations after {common.WARMUP_ITERATIONS} warm-up ones; the '
+            'workers work while the trainer does SGD, so their phases overlap the trainer\'s.')
+
+
+if __name__ == '__main__':
+  main()

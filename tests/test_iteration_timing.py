@@ -1,0 +1,49 @@
+"""The per-iteration RunTime/* breakdown the trainer writes (tfagents_system/iteration_timing.py)."""
+import pytest
+
+from tfagents_system import iteration_timing as timing
+from tfagents_system.iteration_sync import IterationSummary
+from tfagents_system.iteration_sync import WorkerReport
+
+
+def test_overhead_is_what_the_iteration_took_beyond_the_busiest_program():
+  trainer = {timing.BOOKKEEPING: 0.1, timing.PUBLISH: 0.05, timing.SGD: 1.0,
+             timing.BARRIER_WAIT: 0.45}
+  reports = [WorkerReport(0, 3, env_steps=100, collect_seconds=1.2, eval_seconds=0.2,
+                          policy_pull_seconds=0.03, publication_wait_seconds=0.5),
+             WorkerReport(1, 3, env_steps=100, collect_seconds=0.8, eval_seconds=0.0,
+                          policy_pull_seconds=0.01, publication_wait_seconds=0.7)]
+  scalars = timing.timing_scalars(trainer, IterationSummary(reports, []), sgd_steps=100)
+  assert scalars[timing.ITERATION_SECONDS] == pytest.approx(1.6)
+  assert scalars[timing.SGD_PHASE_STEPS_PER_SEC] == pytest.approx(100)
+  # The slowest worker's phases; the mean worker's env steps/s; the workers side by side.
+  assert scalars[timing.WORKER_COLLECT_SECONDS] == 1.2
+  assert scalars[timing.WORKER_POLICY_PULL_SECONDS] == 0.03
+  assert scalars[timing.WORKER_PUBLICATION_WAIT_SECONDS] == 0.7
+  assert scalars[timing.WORKER_COLLECT_ENV_STEPS_PER_SEC] == pytest.approx((100 / 1.2 + 100 / 0.8) / 2)
+  assert scalars[timing.COLLECT_PHASE_ENV_STEPS_PER_SEC] == pytest.approx(200 / 1.2)
+  # Busiest: worker 0's 1.4s of collect + eval, more than 1.0s of SGD.
+  assert scalars[timing.SYNC_OVERHEAD_FRACTION] == pytest.approx((1.6 - 0.1 - 1.4) / 1.6)
+
+
+def test_no_worker_reported():
+  trainer = {timing.BOOKKEEPING: 0.0, timing.PUBLISH: 0.1, timing.SGD: 1.0,
+             timing.BARRIER_WAIT: 0.9}
+  scalars = timing.timing_scalars(trainer, IterationSummary([], [0, 1]), sgd_steps=100)
+  assert timing.WORKER_COLLECT_SECONDS not in scalars
+  assert scalars[timing.SYNC_OVERHEAD_FRACTION] == pytest.approx(1.0 / 2.0)
+
+
+def test_phase_clock_times_each_phase_since_the_last_lap(monkeypatch):
+  now = iter([10.0, 10.5, 12.0])
+  monkeypatch.setattr(timing.time, 'monotonic', lambda: next(now))
+  clock = timing.PhaseClock()
+  clock.lap(timing.PUBLISH)
+  clock.lap(timing.SGD)
+  assert clock.seconds == {timing.PUBLISH: 0.5, timing.SGD: 1.5}
+
+
+def test_worker_reports_round_trip_with_their_timings():
+  report = WorkerReport(1, 7, env_steps=50, collect_seconds=0.1, eval_seconds=0.2,
+                        policy_pull_seconds=0.003, publication_wait_seconds=0.9)
+  assert WorkerReport.from_array(report.to_array()) == report
