@@ -97,7 +97,7 @@ class TrainingProgress:
       return
     with self._train_writer.as_default(step=train_step):
       _write_scalars(scalars)
-    self._update_status(timing=scalars)
+    self._status['timing'] = scalars  # written by record_iteration, which comes next
 
   def record_first_sgd_step(self) -> None:
     """When the run's first SGD step was done (its start-up time, bench/startup.py)."""
