@@ -109,23 +109,13 @@ def main(_):
       start=int(train_step.numpy()))
 
   iterator = experience_iterator()
-  first_step_done = False
 
   def train_steps(target_step):
     """SGD steps up to `target_step`; returns the last loss. Survives a replay server restart."""
-    nonlocal iterator, first_step_done
+    nonlocal iterator
     while True:
       remaining = target_step - int(train_step.numpy())
       try:
-        if remaining > 0 and not first_step_done:
-          # One step alone first: the run's start-up time ends with it (status.json).
-          loss_info = sac_learner.run(iterations=1, iterator=iterator)
-          first_step_done = True
-          with stopping_if_writing_fails('writing status.json'):
-            progress.record_first_sgd_step()
-          remaining -= 1
-          if not remaining:
-            return loss_info
         if remaining > 0:
           return sac_learner.run(iterations=remaining, iterator=iterator)
         return sac_learner.loss(next(iterator))  # the steps were done when sampling broke
@@ -162,6 +152,11 @@ def main(_):
     sync.publish(iteration)
     clock.lap(iteration_timing.PUBLISH)
     try:
+      if iteration == first_iteration:
+        # One step alone first: the run's start-up time ends with it (status.json).
+        train_steps(int(train_step.numpy()) + 1)
+        with stopping_if_writing_fails('writing status.json'):
+          progress.record_first_sgd_step()
       losses = loss_values(train_steps((iteration + 1) * steps_per_iter))
     except NonFiniteLoss as e:
       stop_for_non_finite_loss(iteration, str(e))
