@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Usage: ./run_script.sh [--fresh] <training variables .sh file>
-# Sets up .venv on first use, reads the variables, and starts the run in logs/$SAC_EXP_NAME.
+# Sets up .venv on first use (or checks SAC_PYTHON, see README.md), reads the variables, and
+# starts the run in logs/$SAC_EXP_NAME.
 # A run already in that dir is resumed; --fresh starts over and keeps the old dir renamed.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Sets up .venv and daemontools like run_script.sh, then runs every test.
+# Sets up like run_script.sh (.venv, or SAC_PYTHON) and daemontools, then runs every test.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 "$repo/scripts/setup_env.sh"
+# shellcheck source=scripts/python.sh
+source "$repo/scripts/python.sh"
 cd "$repo"
-exec "$repo/.venv/bin/python" -m pytest -p no:cacheprovider -W ignore::DeprecationWarning tests "$@"
+exec "$sac_python" -m pytest -p no:cacheprovider -W ignore::DeprecationWarning tests "$@"

@@ -1,4 +1,5 @@
 """Bad input to ./run_script.sh: a one-line error naming the problem, exit 2, nothing started."""
+import json
 import os
 import subprocess
 
@@ -84,6 +85,18 @@ def test_set_state_rejecting_a_curriculum_key_names_key_and_iteration(tmp_path):
   assert_rejected(run_with(tmp_path, {'SAC_CONFIG': str(config)}),
                   "set_state({'gravity': 9}) of the curriculum at iteration 0 failed",
                   "unknown key 'gravity'")
+
+
+@pytest.mark.parametrize('name', ['eval_period_itrs', 'checkpoint_period_itrs'])
+def test_bad_hyperparameter_from_the_config(tmp_path, name):
+  with open(os.path.join(REPO, 'config', 'point_mass.json')) as f:
+    config = json.load(f)
+  config.update({name: 0, 'record_dir': str(tmp_path)})
+  path = tmp_path / 'c.json'
+  path.write_text(json.dumps(config))
+  assert_rejected(run_with(tmp_path, {'SAC_PARAMS': 'tests/params/recording_params.py',
+                                      'SAC_CONFIG': str(path)}),
+                  f'TrainParams.{name} must be a whole number >= 1, got 0')
 
 
 def test_discrete_action_spec(tmp_path):

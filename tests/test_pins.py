@@ -1,18 +1,15 @@
 import os
-import re
+import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PIN = re.compile(r'^\s*-?\s*([A-Za-z0-9_.\-]+)(\[[a-z,]+\])?==(\S+)\s*$')
+sys.path.insert(0, os.path.join(REPO, 'scripts'))
+# The parser scripts/setup_env.sh checks SAC_PYTHON with.
+import check_pins  # pylint: disable=g-import-not-at-top,wrong-import-position
+from check_pins import PIN  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def pins(path):
-  found = {}
-  with open(os.path.join(REPO, path)) as f:
-    for line in f:
-      match = PIN.match(line)
-      if match:
-        found[match.group(1).lower().replace('_', '-')] = match.group(3)
-  return found
+  return check_pins.pins(os.path.join(REPO, path))
 
 
 def test_every_requirement_is_pinned_exactly():

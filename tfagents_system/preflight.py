@@ -1,8 +1,9 @@
 """What is checked before any program of a run starts, so that bad input fails in one line.
 
-Loads the params and config the way the programs will, builds a collect and an eval env,
-gives them every curriculum value, and builds the agent. A dir that already holds a run
-is resumed only when the agent it would build is the same.
+Loads the params and config the way the programs will, checks the hyperparameters
+(params_checks.py), builds a collect and an eval env, gives them every curriculum value,
+and builds the agent. A dir that already holds a run is resumed only when the agent it
+would build is the same.
 """
 import json
 import os
@@ -13,6 +14,7 @@ import tensorflow as tf
 from tf_agents.train.utils import spec_utils
 
 from tfagents_system import iteration_sync
+from tfagents_system import params_checks
 from tfagents_system import params_loading
 from tfagents_system import program_setup
 from tfagents_system.curriculum import Curriculum
@@ -96,6 +98,7 @@ def save_run_spec(experiment: ExperimentDir, spec: Dict[str, Any]) -> None:
 def check_run(params_path: str, config_path: str, run_seed: int) -> Dict[str, Any]:
   """Every check that needs the params; returns the run's spec."""
   params = params_loading.load_train_params(params_path, config_path)
+  params_checks.check_hyperparameters(params)
   envs = build_envs(params, run_seed)
   try:
     check_action_spec(envs['collect'])

@@ -62,6 +62,9 @@ class TrainParamsBase(abc.ABC):
     # How long the trainer waits for a worker's iteration report before it
     # goes on without it (a crashed or stalled worker must not block training).
     self.worker_report_timeout_s = 600.0
+    # How long a program keeps reconnecting to a replay server that does not answer (one
+    # restarting reloads its checkpoint first) before it gives up with an error.
+    self.replay_reconnect_timeout_s = 300.0
 
   @property
   def train_sequence_length(self) -> int:
