@@ -40,7 +40,8 @@ def average_return(policy, episodes=20, seed=1234):
 
 
 def reference_set_state_calls(config):
-  """The set_state calls the reference's pseudo-code makes over a whole run."""
+  """(iteration, {name: value}) of the set_state calls the reference's pseudo-code makes over
+  a whole run."""
   calls = []
   queues = {name: (collections.deque(e['iters']),
                    collections.deque(np.linspace(*e['range'], len(e['iters']))))
@@ -49,7 +50,7 @@ def reference_set_state_calls(config):
     for name, (iters, values) in queues.items():
       while iters and k >= iters[0]:
         iters.popleft()
-        calls.append({name: float(values.popleft())})
+        calls.append((k, {name: float(values.popleft())}))
   return calls
 
 
@@ -140,12 +141,23 @@ def test_every_worker_env_received_exactly_the_curriculum_values_due(finished_ru
   seeds = sorted(int(os.path.basename(p).split('_')[1].split('.')[0]) for p in records)
   assert seeds == [0, 1, 2, 3]  # collect and eval env of 2 workers, all distinct
   expected = reference_set_state_calls(finished_run.config)
+  init_share, eval_share = 10 // 2, 4 // 2  # point_mass_params: episodes split across 2 workers
+  eval_iterations = [k for k in range(NUM_ITER) if k % 10 == 0 or k == NUM_ITER - 1]
   for path in records:
     with open(path) as f:
       calls = [json.loads(line) for line in f]
-    assert [list(c) for c in calls] == [list(c) for c in expected], path
+    episodes_done = [c.pop('episodes_done') for c in calls]
+    assert [list(c) for c in calls] == [list(c) for _, c in expected], path
     np.testing.assert_allclose([list(c.values())[0] for c in calls],
-                               [list(c.values())[0] for c in expected])
+                               [list(c.values())[0] for _, c in expected])
+    # Each value reached the env at the start of the iteration it is due in: after the
+    # episodes of the iterations before (the values due at 0 come before the initial ones).
+    is_collect_env = int(os.path.basename(path).split('_')[1].split('.')[0]) % 2 == 0
+    for (k, call), done in zip(expected, episodes_done):
+      if is_collect_env:
+        assert done == (init_share + k if k > 0 else 0), (path, k, call)
+      else:
+        assert done == eval_share * sum(1 for e in eval_iterations if e < k), (path, k, call)
 
 
 def test_summaries_hold_the_training_and_eval_tags(finished_run):

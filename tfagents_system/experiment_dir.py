@@ -12,6 +12,12 @@ def collect_program(worker_index: int) -> str:
   return f'sac_collect_{worker_index}'
 
 
+def worker_index(program: str) -> Optional[int]:
+  """i for sac_collect_i, None for the other programs."""
+  prefix = collect_program(0)[:-1]
+  return int(program[len(prefix):]) if program.startswith(prefix) else None
+
+
 def program_names(num_workers: int) -> List[str]:
   return [REPLAY_PROGRAM, TRAIN_PROGRAM] + [collect_program(i) for i in range(num_workers)]
 
@@ -57,6 +63,15 @@ class ExperimentDir:
 
   def log_file(self, program: str) -> str:
     return os.path.join(self.log_dir(program), 'current')
+
+  # The launcher's: one run at a time in the dir, and its guard's account of a stop it made.
+  @property
+  def lock_file(self) -> str:
+    return self._path('run.lock')
+
+  @property
+  def guard_log_file(self) -> str:
+    return self._path('logs', 'run_guard.log')
 
   # Trainer outputs; `train/` is tf-agents' Learner layout (summaries, checkpoints).
   @property
@@ -124,3 +139,18 @@ class ExperimentDir:
         return json.load(f)
     except (FileNotFoundError, json.JSONDecodeError):
       return None
+
+  def count_start(self, program: str) -> int:
+    """How many times `program` started in this dir before (0 the first time); counts this start."""
+    path = self._path('starts', program)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    try:
+      with open(path) as f:
+        before = int(f.read())
+    except (FileNotFoundError, ValueError):
+      before = 0
+    temporary = path + '.tmp'
+    with open(temporary, 'w') as f:
+      f.write(str(before + 1))
+    os.replace(temporary, path)
+    return before

@@ -13,17 +13,17 @@ waits (bounded) until every worker has reported k. A worker takes the policy
 for k, collects, reports k, and waits for the next publication. Iteration
 INIT_ITERATION is the initial random-policy collection.
 
-Reverb errors (a replay server that died and is being restarted by supervise)
-are retried: both sides wait for the server with backoff and reconnect. A
-restarted server reloads its last checkpoint without the publication and the
-reports in it, which are stale; the trainer notices that its publication is
-gone and publishes the iteration again, so workers whose report was lost do it
-again.
+When the replay server restarts (replay_connection.py says when a failed call means that),
+it comes back with its last checkpoint, or empty, and without the publication and the reports.
+The trainer notices (its publication is gone, or sampling times out with less than a batch in
+the buffer), collects the random-policy episodes again when the buffer is short of a batch, and
+publishes the iteration again; workers abandon the iteration they were on and follow the new
+publication, so the experience lost with the server is collected again.
 """
 import dataclasses
 import threading
 import time
-from typing import Callable, Dict, List, Optional, Tuple, TypeVar
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 from absl import logging
 import numpy as np
@@ -31,6 +31,9 @@ import reverb
 import tensorflow as tf
 from tf_agents.experimental.distributed import reverb_variable_container
 from tf_agents.specs import tensor_spec
+
+from tfagents_system.replay_connection import ReplayConnection
+from tfagents_system.replay_connection import ReplayServerLost
 
 EXPERIENCE_TABLE = 'experience'
 VARIABLE_TABLE = reverb_variable_container.DEFAULT_TABLE
@@ -49,46 +52,11 @@ POLICY_KEY = reverb_variable_container.POLICY_KEY
 TRAIN_STEP_KEY = reverb_variable_container.TRAIN_STEP_KEY
 
 
-# What a call to a Reverb server that went away raises: the Python client's
-# RuntimeError, TensorFlow ops' gRPC status errors.
-CONNECTION_ERRORS = (RuntimeError, reverb.errors.ReverbError, tf.errors.UnavailableError,
-                     tf.errors.DeadlineExceededError, tf.errors.CancelledError,
-                     tf.errors.AbortedError, tf.errors.InternalError)
+# How long sampling waits while the buffer holds less than a batch before the trainer looks
+# into why (a restarted server, a buffer that stopped growing); longer than an env step.
+SAMPLE_TIMEOUT_MS = 10_000
+RESTART_CHECK_INTERVAL_S = 2.0
 T = TypeVar('T')
-
-
-def wait_for_server(address: str) -> reverb.Client:
-  """Connects to the Reverb server, retrying with backoff while it (re)starts."""
-  client = reverb.Client(address)
-  delay = 0.1
-  while True:
-    try:
-      client.server_info(timeout=5)
-      return client
-    except CONNECTION_ERRORS as e:
-      logging.info('Waiting %.1fs for the Reverb server at %s: %s', delay, address, e)
-      time.sleep(delay)
-      delay = min(delay * 2, 10.0)
-
-
-def retry_on_connection_errors(call: Callable[[], T], reconnect: Callable[[], None],
-                               what: str, attempts: Optional[int] = None) -> T:
-  """Runs `call`; when the server went away, reconnects (with backoff) and runs it again.
-
-  `reconnect` waits as long as the server is down. With `attempts`, a call that still fails
-  that many times against a server that answers (a checkpoint on a full disk) raises.
-  """
-  attempt = 0
-  while True:
-    attempt += 1
-    try:
-      return call()
-    except CONNECTION_ERRORS as e:
-      if attempt == attempts:
-        raise
-      logging.warning('Reverb error while %s (%s: %s); reconnecting', what, type(e).__name__,
-                      str(e).splitlines()[0] if str(e) else '')
-      reconnect()
 
 
 def synced_variables(policy_variables, train_step) -> Dict[str, object]:
@@ -96,7 +64,8 @@ def synced_variables(policy_variables, train_step) -> Dict[str, object]:
 
 
 def make_tables(collect_data_spec, sequence_length: int, synced_variables_nest,
-                capacity: int, min_size_to_sample: int) -> List[reverb.Table]:
+                capacity: int, min_size_to_sample: int,
+                curriculum_names: Sequence[str]) -> List[reverb.Table]:
   """The replay server's tables."""
   experience_signature = tensor_spec.add_outer_dim(
       tensor_spec.from_spec(collect_data_spec), sequence_length)
@@ -128,7 +97,7 @@ def make_tables(collect_data_spec, sequence_length: int, synced_variables_nest,
       reverb.Table.queue(
           REPORT_TABLE,
           max_size=REPORT_QUEUE_SIZE,
-          signature=tf.TensorSpec((len(WorkerReport.__dataclass_fields__),), tf.float64)),
+          signature=tf.TensorSpec((WorkerReport.array_length(curriculum_names),), tf.float64)),
   ]
 
 
@@ -140,7 +109,8 @@ def experience_dataset(address: str, batch_size: int, prefetch_batches: int) -> 
   (bench/efficiency.py, docs/benchmarks.md).
   """
   return (reverb.TrajectoryDataset.from_table_signature(
-      address, EXPERIENCE_TABLE, max_in_flight_samples_per_worker=2 * batch_size)
+      address, EXPERIENCE_TABLE, max_in_flight_samples_per_worker=2 * batch_size,
+      rate_limiter_timeout_ms=SAMPLE_TIMEOUT_MS)
           .batch(batch_size, drop_remainder=True)
           .map(lambda sample: (sample.data, sample.info))
           .prefetch(prefetch_batches))
@@ -163,15 +133,30 @@ class WorkerReport:
   eval_seconds: float = 0.0
   policy_pull_seconds: float = 0.0
   publication_wait_seconds: float = 0.0  # before this iteration's publication was seen
-
-  def to_array(self) -> np.ndarray:
-    return np.array(dataclasses.astuple(self), dtype=np.float64)
+  # The curriculum values its envs had: the Curriculum/* summaries are what workers applied.
+  curriculum: Dict[str, float] = dataclasses.field(default_factory=dict)
 
   @classmethod
-  def from_array(cls, array: np.ndarray) -> 'WorkerReport':
-    values = [field.type(v) if field.type is int else float(v)
-              for field, v in zip(dataclasses.fields(cls), np.ravel(array))]
-    return cls(*values)
+  def _number_fields(cls) -> List[dataclasses.Field]:
+    return [f for f in dataclasses.fields(cls) if f.name != 'curriculum']
+
+  @classmethod
+  def array_length(cls, curriculum_names: Sequence[str]) -> int:
+    return len(cls._number_fields()) + len(curriculum_names)
+
+  def to_array(self, curriculum_names: Sequence[str]) -> np.ndarray:
+    numbers = [getattr(self, f.name) for f in self._number_fields()]
+    numbers += [self.curriculum.get(name, np.nan) for name in curriculum_names]
+    return np.array(numbers, dtype=np.float64)
+
+  @classmethod
+  def from_array(cls, array: np.ndarray, curriculum_names: Sequence[str]) -> 'WorkerReport':
+    array = np.ravel(array)
+    fields = cls._number_fields()
+    values = {f.name: int(v) if f.type is int else float(v) for f, v in zip(fields, array)}
+    applied = {name: float(v) for name, v in zip(curriculum_names, array[len(fields):])
+               if not np.isnan(v)}
+    return cls(**values, curriculum=applied)
 
 
 @dataclasses.dataclass
@@ -207,28 +192,61 @@ class IterationSummary:
   def eval_episode_length(self):
     return self._mean('eval_length_sum', 'eval_episodes')
 
+  @property
+  def curriculum(self) -> Dict[str, float]:
+    """The values the reporting workers' envs had (every worker applies the same ones)."""
+    values = {}
+    for report in self.reports:
+      values.update(report.curriculum)
+    return values
+
 
 class TrainerSync:
-  """The trainer's side: publish policies, gather worker reports."""
+  """The trainer's side: publish policies, sample experience, gather worker reports, and heal
+  the replay buffer when the server restarted under them."""
 
-  def __init__(self, address: str, variables_nest, num_workers: int):
-    self._address = address
+  def __init__(self, connection: ReplayConnection, variables_nest, num_workers: int,
+               curriculum_names: Sequence[str], batch_size: int, prefetch_batches: int,
+               worker_report_timeout_s: float):
+    self._connection = connection
     self._variables = variables_nest
+    self._experience = None
     self._num_workers = num_workers
+    self._curriculum_names = list(curriculum_names)
+    self._batch_size = batch_size
+    self._prefetch_batches = prefetch_batches
+    self._report_timeout_s = worker_report_timeout_s
     self._publication: Optional[int] = None
     self._iteration: Optional[int] = None
-    self.connect()
+    self._items_before_sampling = 0
+    connection.same_server = self._publication_is_current_on
+    connection.on_reconnect(self._connect_tf_clients)
+    self._connect_tf_clients()
 
-  def connect(self) -> None:
-    self.client = wait_for_server(self._address)
+  def _connect_tf_clients(self) -> None:
     self._container = reverb_variable_container.ReverbVariableContainer(
-        self._address, table_names=[VARIABLE_TABLE, ITERATION_TABLE])
+        self._connection.address, table_names=[VARIABLE_TABLE, ITERATION_TABLE])
+
+  def _new_experience_iterator(self):
+    return iter(experience_dataset(self._connection.address, self._batch_size,
+                                   self._prefetch_batches))
+
+  @property
+  def replay_items(self) -> int:
+    return self._connection.call(
+        lambda: self._connection.client.server_info()[EXPERIENCE_TABLE].current_size,
+        'reading the replay buffer size')
+
+  def checkpoint_replay(self) -> str:
+    """A Reverb checkpoint; an error of the server's own (a full disk) is raised at once."""
+    return self._connection.call(self._connection.client.checkpoint,
+                                 'checkpointing the replay buffer', attempts=3)
 
   def publish(self, iteration: int) -> None:
     """Pushes the policy for `iteration`; the iteration number goes last so a
     worker that sees it is sure to get that policy."""
     self._iteration, self._publication = iteration, time.time_ns()
-    retry_on_connection_errors(self._push, self.connect, f'publishing iteration {iteration}')
+    self._connection.call(self._push, f'publishing iteration {iteration}')
 
   def _push(self) -> None:
     self._container.push(self._variables, VARIABLE_TABLE)
@@ -236,17 +254,78 @@ class TrainerSync:
                           PUBLICATION_KEY: tf.constant(self._publication, tf.int64)},
                          ITERATION_TABLE)
 
-  def gather(self, iteration: int, timeout_s: float,
-             stop_requested: threading.Event) -> 'IterationSummary':
-    """Waits until every worker reported `iteration`, or `timeout_s` passed.
+  def train(self, run_steps: Callable[[object], T], iteration: int,
+            stop_requested: threading.Event) -> Optional[T]:
+    """`run_steps(experience_iterator)` until it returns (None once a stop is requested).
 
-    Once a stop is requested, waits at most STOP_WAIT_S more.
+    In between: a restarted server gets the iteration published again; a buffer short of a
+    batch that is not growing (its data lost, or too little collected) gets random-policy
+    episodes collected again. Errors not caused by the server are raised."""
+    while True:
+      if self._experience is None:
+        self._experience = self._new_experience_iterator()
+      self._items_before_sampling = self.replay_items
+      sampling_done = threading.Event()
+      # A sampling stream open when the server restarts waits on the new, empty server without
+      # its timeout: healing that server meanwhile is what lets it go on.
+      watch = threading.Thread(target=self._heal_restarts_until,
+                               args=(sampling_done, iteration, stop_requested), daemon=True)
+      watch.start()
+      try:
+        return run_steps(self._experience)
+      except (tf.errors.OutOfRangeError, StopIteration):  # SAMPLE_TIMEOUT_MS with less than a batch
+        logging.info('Sampling timed out: %d items in the replay buffer', self.replay_items)
+      except Exception as e:  # pylint: disable=broad-except
+        if not self._connection.server_went_away():
+          raise
+        logging.warning('The replay server went away while sampling (%s: %s)',
+                        type(e).__name__, str(e).strip().split('\n')[0])
+      finally:
+        sampling_done.set()
+        watch.join()
+      self._experience = None
+      if stop_requested.is_set():
+        return None
+      self._heal(iteration, stop_requested)
+
+  def _heal_restarts_until(self, sampling_done: threading.Event, iteration: int,
+                           stop_requested: threading.Event) -> None:
+    try:
+      while not sampling_done.wait(RESTART_CHECK_INTERVAL_S):
+        if not self._connection.call(
+            lambda: self._publication_is_current_on(self._connection.client),
+            'checking the publication'):
+          self._heal(iteration, stop_requested)
+    except Exception:  # pylint: disable=broad-except
+      # Sampling stays blocked: the launcher's stall rule ends the run, this says why.
+      logging.exception('Healing the restarted replay server failed')
+
+  def _heal(self, iteration: int, stop_requested: threading.Event) -> None:
+    restarted = not self._connection.call(
+        lambda: self._publication_is_current_on(self._connection.client),
+        'checking the publication')
+    items = self.replay_items
+    if items < self._batch_size and (restarted or items <= self._items_before_sampling):
+      logging.warning('The replay buffer holds %d items, less than a batch of %d; collecting '
+                      'random-policy episodes again', items, self._batch_size)
+      self.publish(INIT_ITERATION)
+      self.gather(INIT_ITERATION, stop_requested)
+      restarted = True
+    if restarted:
+      logging.warning('Publishing iteration %d again', iteration)
+      self.publish(iteration)
+
+  def gather(self, iteration: int, stop_requested: threading.Event) -> 'IterationSummary':
+    """Waits until every worker reported `iteration`, or worker_report_timeout_s passed.
+
+    A server that restarted meanwhile lost the reported experience: the iteration is published
+    again and its reports start over. Once a stop is requested, waits at most STOP_WAIT_S more.
     """
     reports: Dict[int, WorkerReport] = {}
-    deadline = time.monotonic() + timeout_s
+    deadline = time.monotonic() + self._report_timeout_s
     next_check = time.monotonic() + 1.0
     while len(reports) < self._num_workers and time.monotonic() < deadline:
-      for report in retry_on_connection_errors(self._drain, self.connect, 'reading reports'):
+      for report in self._connection.call(self._drain, 'reading reports'):
         if report.iteration == iteration:
           reports[report.worker] = report
         else:
@@ -254,9 +333,11 @@ class TrainerSync:
                        report.worker, report.iteration)
       if time.monotonic() > next_check:
         next_check = time.monotonic() + 1.0
-        if not retry_on_connection_errors(self._publication_is_current, self.connect,
-                                          'checking the publication'):
+        if not self._connection.call(
+            lambda: self._publication_is_current_on(self._connection.client),
+            'checking the publication'):
           logging.warning('The replay server restarted; publishing iteration %d again', iteration)
+          reports.clear()
           self.publish(iteration)
       if stop_requested.is_set():
         deadline = min(deadline, time.monotonic() + STOP_WAIT_S)
@@ -265,52 +346,72 @@ class TrainerSync:
     missing = sorted(set(range(self._num_workers)) - set(reports))
     if missing:
       logging.warning('Iteration %d: no report from workers %s within %.0fs; going on without them',
-                      iteration, missing, timeout_s)
+                      iteration, missing, self._report_timeout_s)
     return IterationSummary(sorted(reports.values(), key=lambda r: r.worker), missing)
 
-  def _publication_is_current(self) -> bool:
-    if not self.client.server_info()[ITERATION_TABLE].current_size:
+  def _publication_is_current_on(self, client: reverb.Client) -> bool:
+    if self._publication is None:
+      return True
+    if not client.server_info()[ITERATION_TABLE].current_size:
       return False
     return int(self._container.pull(ITERATION_TABLE)[PUBLICATION_KEY]) == self._publication
 
   def _drain(self) -> List[WorkerReport]:
-    size = self.client.server_info()[REPORT_TABLE].current_size
+    client = self._connection.client
+    size = client.server_info()[REPORT_TABLE].current_size
     if not size:
       return []
-    return [WorkerReport.from_array(sample.data[0])
-            for sample in self.client.sample(REPORT_TABLE, num_samples=size,
-                                             emit_timesteps=False)]
+    return [WorkerReport.from_array(sample.data[0], self._curriculum_names)
+            for sample in client.sample(REPORT_TABLE, num_samples=size, emit_timesteps=False)]
 
 
 class WorkerSync:
   """A collect worker's side: follow the trainer's publications, report its own iterations."""
 
-  def __init__(self, address: str, poll_interval_s: float = 0.02):
-    self._address = address
+  def __init__(self, connection: ReplayConnection, curriculum_names: Sequence[str],
+               poll_interval_s: float = 0.02):
+    self._connection = connection
+    self._curriculum_names = list(curriculum_names)
     self._poll_interval_s = poll_interval_s
     self._publication = -1
-    self.connect()
+    connection.same_server = self._publication_is_current_on
+    connection.on_reconnect(self._connect_tf_clients)
+    self._connect_tf_clients()
 
-  def connect(self) -> None:
-    self._client = wait_for_server(self._address)
+  def _connect_tf_clients(self) -> None:
     self._container = reverb_variable_container.ReverbVariableContainer(
-        self._address, table_names=[VARIABLE_TABLE, ITERATION_TABLE])
+        self._connection.address, table_names=[VARIABLE_TABLE, ITERATION_TABLE])
 
   def wait_for_next_iteration(self) -> int:
     """Blocks until the trainer publishes anew; returns the iteration it published."""
     while True:
-      if self._client.server_info()[ITERATION_TABLE].current_size:
-        published = self._container.pull(ITERATION_TABLE)
-        if int(published[PUBLICATION_KEY]) > self._publication:
-          self._publication = int(published[PUBLICATION_KEY])
-          return int(published[ITERATION_KEY])
+      published = self._connection.call(self._latest_publication, 'waiting for a publication')
+      if published and published[1] > self._publication:
+        iteration, self._publication = published
+        return iteration
       time.sleep(self._poll_interval_s)
 
+  def _latest_publication(self) -> Optional[Tuple[int, int]]:
+    """(iteration, publication), or None while nothing is published."""
+    if not self._connection.client.server_info()[ITERATION_TABLE].current_size:
+      return None
+    published = self._container.pull(ITERATION_TABLE)
+    return int(published[ITERATION_KEY]), int(published[PUBLICATION_KEY])
+
+  def _publication_is_current_on(self, client: reverb.Client) -> bool:
+    del client  # the connection's: _latest_publication reads it
+    published = self._latest_publication()
+    return published is not None and published[1] == self._publication
+
   def update_policy(self, variables_nest) -> None:
+    """The policy of the publication this worker follows; the trainer pushed it first."""
+    if not self._connection.client.server_info()[VARIABLE_TABLE].current_size:
+      raise ReplayServerLost("the policy is gone from the replay server")
     self._container.update(variables_nest, VARIABLE_TABLE)
 
   def report(self, report: WorkerReport) -> None:
-    self._client.insert([report.to_array()], priorities={REPORT_TABLE: 1.0})
+    self._connection.client.insert([report.to_array(self._curriculum_names)],
+                                   priorities={REPORT_TABLE: 1.0})
 
 
 def episode_share(total: int, worker_index: int, num_workers: int) -> int:
@@ -318,9 +419,14 @@ def episode_share(total: int, worker_index: int, num_workers: int) -> int:
   return total // num_workers + (1 if worker_index < total % num_workers else 0)
 
 
-def env_seeds(base_seed: int, worker_index: int) -> Tuple[int, int]:
-  """Distinct (collect, eval) env seeds for every worker of every run seed."""
-  collect_seed = 1000 * base_seed + 2 * worker_index
+# Seeds of a worker's later starts: far from every first start's (run seeds below 1000).
+SEEDS_PER_START = 1_000_000
+
+
+def env_seeds(run_seed: int, worker_index: int, start: int = 0) -> Tuple[int, int]:
+  """Distinct, reproducible (collect, eval) env seeds for every start of every worker of every
+  run seed: a restarted worker does not replay the start states it had."""
+  collect_seed = SEEDS_PER_START * start + 1000 * run_seed + 2 * worker_index
   return collect_seed, collect_seed + 1
 
 

@@ -6,56 +6,32 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from tfagents_system import experiment_dir
 from tfagents_system import iteration_sync
 from tfagents_system import program_setup
 from tfagents_system import workers
+from tfagents_system.curriculum import Curriculum
+from tfagents_system.replay_connection import ReplayConnection
 
-flags.DEFINE_integer('seed', None, 'Worker index; defaults to $SLURM_PROCID.')
+flags.DEFINE_integer('worker_index', None, 'Index of this worker; defaults to $SLURM_PROCID.')
 FLAGS = flags.FLAGS
 
 
 def main(_):
-  worker_index = FLAGS.seed if FLAGS.seed is not None else int(os.environ.get('SLURM_PROCID', 0))
+  worker_index = (FLAGS.worker_index if FLAGS.worker_index is not None
+                  else int(os.environ.get('SLURM_PROCID', 0)))
+  program = experiment_dir.collect_program(worker_index)
   params = program_setup.start_program(f'collect worker {worker_index}')
-  worker = workers.CollectWorker(params, worker_index, FLAGS.num_workers,
-                                 FLAGS.reverb_address, FLAGS.run_seed)
-  sync = iteration_sync.WorkerSync(FLAGS.reverb_address)
+  start = experiment_dir.ExperimentDir(FLAGS.root_dir).count_start(program)
+  connection = ReplayConnection(FLAGS.reverb_address, params.replay_reconnect_timeout_s)
+  # User code (env_ctor, reset, step, set_state) raises as it is: the program crashes with
+  # the traceback in its log, and the launcher ends a run whose worker keeps crashing.
+  worker = workers.CollectWorker(params, worker_index, FLAGS.num_workers, connection,
+                                 FLAGS.run_seed, start)
+  sync = iteration_sync.WorkerSync(connection,
+                                   Curriculum.from_env_config(params.env_config).names)
 
-  def reconnect():
-    sync.connect()
-    worker.connect()
-
-  def next_iteration():
-    return iteration_sync.retry_on_connection_errors(
-        sync.wait_for_next_iteration, reconnect, 'waiting for the next iteration')
-
-  def work(iteration, waited_s):
-    if iteration == iteration_sync.INIT_ITERATION:
-      report = worker.collect_initial_experience()
-    else:
-      start = time.monotonic()
-      sync.update_policy(worker.synced_variables)
-      pulled_s = time.monotonic() - start
-      report = worker.run_iteration(iteration)
-      report.policy_pull_seconds = pulled_s
-    report.publication_wait_seconds = waited_s
-    sync.report(report)
-    return report
-
-  wait_start = time.monotonic()
-  iteration = next_iteration()
-  logging.info('Worker %d joins at iteration %d', worker_index, iteration)
-  worker.join_at(iteration)
-  while iteration < params.num_iter:
-    waited_s = time.monotonic() - wait_start
-    report = iteration_sync.retry_on_connection_errors(
-        lambda: work(iteration, waited_s), reconnect, f'working on iteration {iteration}')
-    logging.info('Iteration %d: %d env steps, collect return %.3f',
-                 iteration, report.env_steps,
-                 report.collect_return_sum / max(1, report.collect_episodes))
-    wait_start = time.monotonic()
-    iteration = next_iteration()
-
+  workers.follow_iterations(worker, sync, connection, params.num_iter)
   logging.info('Training is complete; waiting to be stopped')
   worker.close()
   while True:

@@ -7,6 +7,7 @@ import reverb
 from tfagents_system import experiment_dir
 from tfagents_system import iteration_sync
 from tfagents_system import program_setup
+from tfagents_system.curriculum import Curriculum
 
 flags.DEFINE_integer('port', None, 'Port the Reverb server listens on.')
 FLAGS = flags.FLAGS
@@ -21,7 +22,8 @@ def main(_):
       params.train_sequence_length,
       iteration_sync.synced_variables(agent.collect_policy.variables(), train_step),
       capacity=params.replay_capacity,
-      min_size_to_sample=params.train_batch_size)
+      min_size_to_sample=params.train_batch_size,
+      curriculum_names=Curriculum.from_env_config(params.env_config).names)
   experiment = experiment_dir.ExperimentDir(FLAGS.root_dir)
   # Loads the latest checkpoint in that dir on start: a restarted server has the
   # replay data of the trainer's last checkpoint, not an empty buffer.

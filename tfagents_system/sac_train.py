@@ -22,16 +22,14 @@ from tfagents_system import iteration_sync
 from tfagents_system import iteration_timing
 from tfagents_system import program_setup
 from tfagents_system.curriculum import Curriculum
+from tfagents_system.replay_connection import ReplayConnection
+from tfagents_system.replay_connection import ReplayServerUnreachable
 from tfagents_system.trainer_checkpoints import SAVE_ERRORS
 from tfagents_system.trainer_checkpoints import TrainerCheckpoints
 from tfagents_system.training_progress import TrainingProgress
 
 FLAGS = flags.FLAGS
 EXIT_FAILED = 3
-
-
-class NonFiniteLoss(Exception):
-  pass
 
 
 def loss_values(loss_info) -> dict:
@@ -44,6 +42,7 @@ def loss_values(loss_info) -> dict:
 
 def main(_):
   params = program_setup.start_program('trainer')
+  tf.random.set_seed(FLAGS.run_seed)
   experiment = experiment_dir.ExperimentDir(FLAGS.root_dir)
   stop_requested = threading.Event()
   for signum in (signal.SIGTERM, signal.SIGINT):
@@ -51,30 +50,11 @@ def main(_):
 
   time_step_spec, action_spec = program_setup.environment_specs(params)
   agent, train_step = program_setup.create_agent(params, time_step_spec, action_spec)
-  sync = iteration_sync.TrainerSync(
-      FLAGS.reverb_address,
-      iteration_sync.synced_variables(agent.collect_policy.variables(), train_step),
-      FLAGS.num_workers)
-
-  def experience_iterator():
-    return iter(iteration_sync.experience_dataset(
-        FLAGS.reverb_address, params.train_batch_size, params.prefetch_batches))
-
-  # Summaries and checkpoints are written here, per iteration, so that a
-  # non-finite loss is never checkpointed and no iteration is summarized twice.
-  sac_learner = learner.Learner(experiment.root, train_step, agent,
-                                checkpoint_interval=-1, summary_interval=0)
-  steps_per_iter = params.num_steps_per_iter
-
-  def checkpoint_replay():
-    return iteration_sync.retry_on_connection_errors(
-        sync.client.checkpoint, sync.connect, 'checkpointing the replay buffer', attempts=3)
-
-  checkpoints = TrainerCheckpoints(experiment, agent, train_step, checkpoint_replay)
+  curriculum = Curriculum.from_env_config(params.env_config)
   log_alpha = next((v for v in agent.variables if 'log_alpha' in v.name), None)
   progress = TrainingProgress(experiment, params.num_iter, params.log_period_itrs,
-                              Curriculum.from_env_config(params.env_config),
-                              tf.summary.create_file_writer(experiment.train_dir), log_alpha)
+                              tf.summary.create_file_writer(experiment.train_dir), log_alpha,
+                              params.worker_report_timeout_s)
 
   def stop_with_error(message):
     """Ends the run: the launcher sees the trainer down for good and says why."""
@@ -86,6 +66,22 @@ def main(_):
     subprocess.run(['svc', '-d', experiment.service_dir(experiment_dir.TRAIN_PROGRAM)],
                    check=False)
     sys.exit(EXIT_FAILED)
+
+  try:
+    sync = iteration_sync.TrainerSync(
+        ReplayConnection(FLAGS.reverb_address, params.replay_reconnect_timeout_s),
+        iteration_sync.synced_variables(agent.collect_policy.variables(), train_step),
+        FLAGS.num_workers, curriculum.names, params.train_batch_size, params.prefetch_batches,
+        params.worker_report_timeout_s)
+  except ReplayServerUnreachable as e:
+    stop_with_error(str(e))
+
+  # Summaries and checkpoints are written here, per iteration, so that a
+  # non-finite loss is never checkpointed and no iteration is summarized twice.
+  sac_learner = learner.Learner(experiment.root, train_step, agent,
+                                checkpoint_interval=-1, summary_interval=0)
+  steps_per_iter = params.num_steps_per_iter
+  checkpoints = TrainerCheckpoints(experiment, agent, train_step, sync.checkpoint_replay)
 
   @contextlib.contextmanager
   def stopping_if_writing_fails(what):
@@ -101,33 +97,28 @@ def main(_):
   def save_checkpoints():
     with stopping_if_writing_fails('checkpointing'):
       checkpoints.save()
-      replay_items = sync.client.server_info()[iteration_sync.EXPERIENCE_TABLE].current_size
-      progress.record_checkpoint(int(train_step.numpy()), replay_items)
+      progress.record_checkpoint(int(train_step.numpy()), sync.replay_items)
 
   checkpoint_due = interval_trigger.IntervalTrigger(
       params.checkpoint_period_itrs * steps_per_iter, save_checkpoints,
       start=int(train_step.numpy()))
 
-  iterator = experience_iterator()
-
-  def train_steps(target_step):
-    """SGD steps up to `target_step`; returns the last loss. Survives a replay server restart."""
-    nonlocal iterator
-    while True:
+  def train_steps(target_step, iteration):
+    """SGD steps up to `target_step`; returns the last loss, or None when a stop came first."""
+    def run_steps(experience):
       remaining = target_step - int(train_step.numpy())
-      try:
-        if remaining > 0:
-          return sac_learner.run(iterations=remaining, iterator=iterator)
-        return sac_learner.loss(next(iterator))  # the steps were done when sampling broke
-      except iteration_sync.CONNECTION_ERRORS as e:
-        logging.warning('Sampling failed (%s); reconnecting', type(e).__name__)
-        sync.connect()
-        iterator = experience_iterator()
-      except tf.errors.InvalidArgumentError as e:
-        # SacAgent checks its losses with tf.debugging.check_numerics.
-        if 'nan' not in str(e).lower():
-          raise
-        raise NonFiniteLoss(str(e).strip().splitlines()[0]) from None
+      if remaining > 0:
+        return sac_learner.run(iterations=remaining, iterator=experience)
+      return sac_learner.loss(next(experience))  # the steps were done when sampling broke
+    try:
+      return sync.train(run_steps, iteration, stop_requested)
+    except tf.errors.InvalidArgumentError as e:
+      # SacAgent checks its losses with tf.debugging.check_numerics.
+      if 'nan' not in str(e).lower():
+        raise
+      stop_for_non_finite_loss(iteration, str(e).strip().splitlines()[0])
+    except ReplayServerUnreachable as e:
+      stop_with_error(str(e))
 
   def stop_for_non_finite_loss(iteration, detail):
     stop_with_error(f'non-finite loss at iteration {iteration} ({detail}); training stopped, '
@@ -139,9 +130,12 @@ def main(_):
   else:
     logging.info('Waiting for the initial random-policy experience')
     sync.publish(iteration_sync.INIT_ITERATION)
-    summary = sync.gather(iteration_sync.INIT_ITERATION, params.worker_report_timeout_s,
-                          stop_requested)
-    progress.record_initial_collection(summary, int(train_step.numpy()))
+    progress.record_initial_collection(sync.gather(iteration_sync.INIT_ITERATION, stop_requested))
+    if not stop_requested.is_set():
+      # Done only once its data is in a replay checkpoint: a restarted server or a resumed run
+      # that finds no checkpoint collects it again.
+      save_checkpoints()
+      progress.record_initial_collection_done()
 
   clock = iteration_timing.PhaseClock()
   for iteration in range(first_iteration, params.num_iter):
@@ -151,34 +145,36 @@ def main(_):
     clock.lap(iteration_timing.BOOKKEEPING)
     sync.publish(iteration)
     clock.lap(iteration_timing.PUBLISH)
-    try:
-      if iteration == first_iteration:
-        # One step alone first: the run's start-up time ends with it (status.json).
-        train_steps(int(train_step.numpy()) + 1)
-        with stopping_if_writing_fails('writing status.json'):
-          progress.record_first_sgd_step()
-      losses = loss_values(train_steps((iteration + 1) * steps_per_iter))
-    except NonFiniteLoss as e:
-      stop_for_non_finite_loss(iteration, str(e))
+    if iteration == first_iteration:
+      # One step alone first: the run's start-up time ends with it (status.json).
+      if train_steps(int(train_step.numpy()) + 1, iteration) is None:
+        break
+      with stopping_if_writing_fails('writing status.json'):
+        progress.record_first_sgd_step()
+    loss_info = train_steps((iteration + 1) * steps_per_iter, iteration)
+    if loss_info is None:
+      break
+    losses = loss_values(loss_info)
     if not all(math.isfinite(v) for v in losses.values()):
       stop_for_non_finite_loss(iteration, losses)
     clock.lap(iteration_timing.SGD)
-    summary = sync.gather(iteration, params.worker_report_timeout_s, stop_requested)
+    summary = sync.gather(iteration, stop_requested)
     clock.lap(iteration_timing.BARRIER_WAIT)
     with stopping_if_writing_fails('writing the summaries and status.json'):
-      progress.record_timing(iteration, int(train_step.numpy()), iteration_timing.timing_scalars(
-          clock.seconds, summary, steps_per_iter))
       progress.record_iteration(iteration, summary, int(train_step.numpy()),
-                                time.monotonic() - start, steps_per_iter, losses)
+                                time.monotonic() - start, steps_per_iter, losses,
+                                iteration_timing.timing_scalars(clock.seconds, summary,
+                                                                steps_per_iter))
     logging.info('Iteration %d/%d: train step %d, loss %.4f, %d env steps, eval return %s',
                  iteration + 1, params.num_iter, train_step.numpy(), losses['loss'],
                  progress.env_steps, summary.eval_return)
     checkpoint_due(int(train_step.numpy()))
 
-  checkpoint_due(int(train_step.numpy()), force_trigger=True)  # unless just saved
   if stop_requested.is_set():
+    save_checkpoints()  # always, even at the step of the last one: the replay data moved on
     logging.info('Stopped at train step %d, checkpointed', train_step.numpy())
     return
+  checkpoint_due(int(train_step.numpy()), force_trigger=True)  # unless just saved
   sync.publish(params.num_iter)  # workers see that training is over
   progress.finish(int(train_step.numpy()))
   logging.info('Training complete at train step %d', train_step.numpy())

@@ -16,12 +16,12 @@ from tf_agents.train import triggers
 from tf_agents.utils import common
 
 from tfagents_system.experiment_dir import ExperimentDir
-from tfagents_system.iteration_sync import CONNECTION_ERRORS
 
 MAX_TRAINER_CHECKPOINTS = 3
 # What a failed save raises: OSError and TensorFlow's errors for files, Reverb's for the replay
-# checkpoint (IndexError is how it raises RESOURCE_EXHAUSTED: no space left on the device).
-SAVE_ERRORS = (OSError, tf.errors.OpError, IndexError) + CONNECTION_ERRORS
+# checkpoint (IndexError is how it raises RESOURCE_EXHAUSTED: no space left on the device;
+# RuntimeError a read-only disk, or a replay server that went away: replay_connection.py).
+SAVE_ERRORS = (OSError, tf.errors.OpError, IndexError, RuntimeError)
 
 
 class TrainerCheckpoints:

@@ -4,7 +4,6 @@ from typing import Dict, Optional
 
 import tensorflow as tf
 
-from tfagents_system.curriculum import Curriculum
 from tfagents_system.experiment_dir import ExperimentDir
 from tfagents_system.iteration_sync import IterationSummary
 
@@ -24,11 +23,10 @@ class TrainingProgress:
   """Adds up the workers' reports and writes what a user watches a run by."""
 
   def __init__(self, experiment: ExperimentDir, num_iter: int, log_period_itrs: int,
-               curriculum: Curriculum, train_writer, alpha: Optional[tf.Variable]):
+               train_writer, alpha: Optional[tf.Variable], worker_report_timeout_s: float):
     self._experiment = experiment
     self._num_iter = num_iter
     self._log_period_itrs = log_period_itrs
-    self._curriculum = curriculum
     self._train_writer = train_writer
     self._eval_writer = tf.summary.create_file_writer(experiment.eval_dir)
     self._alpha = alpha
@@ -36,7 +34,9 @@ class TrainingProgress:
     self._status = experiment.read_status() or {'env_steps': 0, 'eval_return': None,
                                                 'eval_iteration': None, 'iteration': 0,
                                                 'initial_collection_done': False}
-    self._status.update(num_iter=num_iter, done=False, failed=None)
+    # The launcher's stall bound must outlast the trainer's longest wait, for worker reports.
+    self._status.update(num_iter=num_iter, done=False, failed=None,
+                        worker_report_timeout_s=worker_report_timeout_s)
     self._start = time.monotonic()
     self._iterations_run = 0
 
@@ -48,13 +48,19 @@ class TrainingProgress:
   def initial_collection_done(self) -> bool:
     return self._status['initial_collection_done']
 
-  def record_initial_collection(self, summary: IterationSummary, train_step: int) -> None:
+  def record_initial_collection(self, summary: IterationSummary) -> None:
     self._status['env_steps'] += summary.env_steps
-    self._update_status(initial_collection_done=True, train_step=train_step,
-                        missing_workers=summary.missing_workers)
+    self._update_status(missing_workers=summary.missing_workers)
+
+  def record_initial_collection_done(self) -> None:
+    """Once the initial collection's data is in a replay checkpoint."""
+    self._update_status(initial_collection_done=True)
 
   def record_iteration(self, iteration: int, summary: IterationSummary, train_step: int,
-                       wall_seconds: float, sgd_steps: int, losses: Dict[str, float]) -> None:
+                       wall_seconds: float, sgd_steps: int, losses: Dict[str, float],
+                       timing: Dict[str, float]) -> None:
+    """An iteration's summaries (with its RunTime/* breakdown, iteration_timing.py) and
+    status.json."""
     self._iterations_run += 1
     self._status['env_steps'] += summary.env_steps
     env_steps_per_sec = summary.env_steps / wall_seconds
@@ -72,8 +78,9 @@ class TrainingProgress:
         scalars.update({LOSSES_PREFIX + name: value for name, value in losses.items()})
         if self._alpha is not None:
           scalars[ALPHA] = tf.exp(self._alpha)
-        for name, value in self._curriculum.values_at(iteration).items():
+        for name, value in summary.curriculum.items():
           scalars[CURRICULUM_PREFIX + name] = value
+        scalars.update(timing)
         _write_scalars(scalars)
     if summary.eval_return is not None and not summarized_before:
       with self._eval_writer.as_default(step=train_step):
@@ -89,15 +96,7 @@ class TrainingProgress:
         collect_return=summary.collect_return,
         env_steps_per_sec=env_steps_per_sec, sgd_steps_per_sec=sgd_steps_per_sec,
         eta_s=seconds_per_iteration * (self._num_iter - iteration - 1),
-        missing_workers=summary.missing_workers)
-
-  def record_timing(self, iteration: int, train_step: int, scalars: Dict[str, float]) -> None:
-    """An iteration's RunTime/* breakdown (iteration_timing.py), also in status.json."""
-    if iteration < self._status['iteration']:  # redone after a restart: summarized already
-      return
-    with self._train_writer.as_default(step=train_step):
-      _write_scalars(scalars)
-    self._status['timing'] = scalars  # written by record_iteration, which comes next
+        missing_workers=summary.missing_workers, timing=timing)
 
   def record_first_sgd_step(self) -> None:
     """When the run's first SGD step was done (its start-up time, bench/startup.py)."""

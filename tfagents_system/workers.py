@@ -1,6 +1,9 @@
 """A collect/eval worker: its environments, policies and actors, and one iteration of work."""
 import time
+from typing import Dict
+
 from absl import logging
+import tensorflow as tf
 from tf_agents.policies import greedy_policy
 from tf_agents.policies import py_tf_eager_policy
 from tf_agents.policies import random_py_policy
@@ -13,6 +16,8 @@ from tfagents_system import program_setup
 from tfagents_system.curriculum import Curriculum
 from tfagents_system.curriculum import CurriculumCursor
 from tfagents_system.iteration_sync import WorkerReport
+from tfagents_system.replay_connection import ReplayConnection
+from tfagents_system.replay_connection import ReplayServerLost
 from tfagents_system.train_params_base import TrainParamsBase
 
 
@@ -20,16 +25,18 @@ class CollectWorker:
   """Collects experience into Reverb with the latest policy and evaluates it."""
 
   def __init__(self, params: TrainParamsBase, worker_index: int, num_workers: int,
-               reverb_address: str, run_seed: int):
+               connection: ReplayConnection, run_seed: int, start: int):
     self.params = params
     self.worker_index = worker_index
-    collect_seed, eval_seed = iteration_sync.env_seeds(run_seed, worker_index)
+    self.start = start
+    collect_seed, eval_seed = iteration_sync.env_seeds(run_seed, worker_index, start)
+    tf.random.set_seed(collect_seed)  # the collect policy's action noise
     args, kwargs = params.collect_env_args_kwargs()
     self.collect_env = params.env_ctor(*args, seed=collect_seed, **kwargs)
     args, kwargs = params.eval_env_args_kwargs()
     self.eval_env = params.env_ctor(*args, seed=eval_seed, **kwargs)
-    logging.info('Worker %d: collect env seed %d, eval env seed %d',
-                 worker_index, collect_seed, eval_seed)
+    logging.info('Worker %d (start %d): collect env seed %d, eval env seed %d',
+                 worker_index, start, collect_seed, eval_seed)
 
     _, action_spec, time_step_spec = spec_utils.get_tensor_specs(self.collect_env)
     agent, self.train_step = program_setup.create_agent(params, time_step_spec, action_spec)
@@ -50,13 +57,15 @@ class CollectWorker:
                                            use_tf_function=True),
         max(1, self._eval_episodes))
     self._curriculum_cursor = CurriculumCursor(Curriculum.from_env_config(params.env_config))
-    self._reverb_address = reverb_address
+    self._applied_curriculum: Dict[str, float] = {}
+    self._connection = connection
+    connection.on_reconnect(self.connect)
     self.connect()
 
   def connect(self) -> None:
     """(Re)connects the collect actors to the replay server's experience table."""
     self._observer = reverb_utils.ReverbAddTrajectoryObserver(
-        iteration_sync.wait_for_server(self._reverb_address), iteration_sync.EXPERIENCE_TABLE,
+        self._connection.client, iteration_sync.EXPERIENCE_TABLE,
         sequence_length=self.params.train_sequence_length, stride_length=1)
     self._init_actor = self._actor(self.collect_env, self._init_policy,
                                    max(1, self._init_episodes), [self._observer])
@@ -67,10 +76,13 @@ class CollectWorker:
     return EpisodeActor(env, policy, self.train_step, episodes, observers)
 
   def join_at(self, iteration: int) -> None:
-    """A worker (re)started at `iteration` gets the latest curriculum values due by then."""
-    if iteration > 0:
+    """A worker joining a run under way (restarted, or at a later iteration) gets the latest
+    curriculum value of each parameter due by then, once; a first start at the beginning
+    replays every value due, as the reference pseudo-code does."""
+    iteration = max(iteration, 0)
+    if iteration > 0 or self.start > 0:
       self._curriculum_cursor.skip_to(iteration)
-    self.apply_curriculum(max(iteration, 0))
+    self.apply_curriculum(iteration)
 
   def apply_curriculum(self, iteration: int) -> None:
     for name, value in self._curriculum_cursor.updates_due(iteration):
@@ -78,10 +90,12 @@ class CollectWorker:
                    iteration, name, value)
       for env in (self.collect_env, self.eval_env):
         env.set_state({name: value})
+      self._applied_curriculum[name] = value
 
   def collect_initial_experience(self) -> WorkerReport:
     """This worker's share of the random-policy episodes that fill the buffer first."""
-    report = WorkerReport(self.worker_index, iteration_sync.INIT_ITERATION)
+    report = WorkerReport(self.worker_index, iteration_sync.INIT_ITERATION,
+                          curriculum=dict(self._applied_curriculum))
     if self._init_episodes:
       self._run_collect(self._init_actor, report)
       self._collect_actor.reset()  # its first time step went stale while the init actor ran
@@ -90,7 +104,7 @@ class CollectWorker:
   def run_iteration(self, iteration: int) -> WorkerReport:
     """Collect (and, when due, evaluate) with the policy already pulled for `iteration`."""
     self.apply_curriculum(iteration)
-    report = WorkerReport(self.worker_index, iteration)
+    report = WorkerReport(self.worker_index, iteration, curriculum=dict(self._applied_curriculum))
     self._run_collect(self._collect_actor, report)
     if self._eval_episodes and iteration_sync.is_eval_iteration(
         iteration, self.params.eval_period_itrs, self.params.num_iter):
@@ -114,6 +128,41 @@ class CollectWorker:
     self._observer.close()
     self.collect_env.close()
     self.eval_env.close()
+
+
+def follow_iterations(worker: CollectWorker, sync: iteration_sync.WorkerSync,
+                      connection: ReplayConnection, num_iter: int) -> None:
+  """Works on every iteration the trainer publishes until training is over."""
+
+  def work(iteration, waited_s):
+    if iteration == iteration_sync.INIT_ITERATION:
+      report = worker.collect_initial_experience()
+    else:
+      pull_start = time.monotonic()
+      sync.update_policy(worker.synced_variables)
+      pulled_s = time.monotonic() - pull_start
+      report = worker.run_iteration(iteration)
+      report.policy_pull_seconds = pulled_s
+    report.publication_wait_seconds = waited_s
+    sync.report(report)
+    return report
+
+  wait_start = time.monotonic()
+  iteration = sync.wait_for_next_iteration()
+  logging.info('Worker %d joins at iteration %d', worker.worker_index, iteration)
+  worker.join_at(iteration)
+  while iteration < num_iter:
+    waited_s = time.monotonic() - wait_start
+    try:
+      report = connection.call(lambda: work(iteration, waited_s),  # pylint: disable=cell-var-from-loop
+                               f'working on iteration {iteration}', attempts=1)
+      logging.info('Iteration %d: %d env steps, collect return %.3f', iteration,
+                   report.env_steps, report.collect_return_sum / max(1, report.collect_episodes))
+    except ReplayServerLost as e:
+      # Its experience went with the server: the trainer publishes the iteration again.
+      logging.warning('Iteration %d abandoned: %s', iteration, e)
+    wait_start = time.monotonic()
+    iteration = sync.wait_for_next_iteration()
 
 
 class EpisodeStats:

@@ -1,6 +1,8 @@
 """The point-mass example, with environments that record every set_state call.
 
-The record goes to env_config["record_dir"]/<pid>_<seed>.jsonl, one JSON object a call.
+The record goes to env_config["record_dir"]/<pid>_<seed>.jsonl, one JSON object a call: the
+state, and under "episodes_done" how many episodes the env had finished by then (which tells
+the iteration the call came in).
 """
 import json
 import os
@@ -14,11 +16,17 @@ class RecordingPointMassEnv(PointMassEnv):
   def __init__(self, record_dir, seed=None, **kwargs):
     super().__init__(seed, **kwargs)
     self._record = os.path.join(record_dir, f'{os.getpid()}_{seed}.jsonl')
+    self._episodes_done = 0
+
+  def step(self, action):
+    time_step = super().step(action)
+    self._episodes_done += int(time_step.is_last())
+    return time_step
 
   def set_state(self, state):
     super().set_state(state)
     with open(self._record, 'a') as f:
-      f.write(json.dumps(state) + '\n')
+      f.write(json.dumps(dict(state, episodes_done=self._episodes_done)) + '\n')
 
 
 class TrainParams(point_mass_params.TrainParams):

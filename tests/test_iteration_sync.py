@@ -1,0 +1,185 @@
+"""The iteration protocol in one process: a real Reverb server with the run's tables, the trainer's
+and the workers' sides in threads, and the server restarted empty (before its first checkpoint)
+in the middle of the initial collection and in the middle of the SGD steps."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import reverb
+
+from tfagents_system import iteration_sync
+from tfagents_system import params_loading
+from tfagents_system import program_setup
+from tfagents_system import workers
+from tfagents_system.curriculum import Curriculum
+from tfagents_system.replay_connection import ReplayConnection
+
+from training_run import REPO
+
+BOUND_S = 120  # every wait of the test; the protocol's own waits are far shorter
+
+NUM_WORKERS = 2
+NUM_ITER = 3
+PARAMS = 'tests/params/gated_params.py'
+CONFIG = 'config/point_mass.json'
+
+
+def free_port():
+  with socket.socket() as s:
+    s.bind(('localhost', 0))
+    return s.getsockname()[1]
+
+
+class ReplayServer:
+  """The run's replay server program, killed by PID and started again empty on the same port
+  (there is no checkpoint yet), as supervise restarts it."""
+
+  def __init__(self, root_dir):
+    self.port = free_port()
+    self._command = [sys.executable, '-m', 'tfagents_system.sac_replay_buffer',
+                     f'--root_dir={root_dir}', f'--params={PARAMS}', f'--config={CONFIG}',
+                     f'--port={self.port}']
+    self.restarts = 0
+    self._start()
+
+  def _start(self):
+    self.process = subprocess.Popen(self._command, cwd=REPO, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+    client = reverb.Client(f'localhost:{self.port}')
+    deadline = time.monotonic() + BOUND_S
+    while True:
+      try:
+        client.server_info(timeout=1)
+        break
+      except Exception:  # pylint: disable=broad-except  # not listening yet
+        assert time.monotonic() < deadline and self.process.poll() is None
+        time.sleep(0.2)
+    self._client = client
+
+  @property
+  def items(self):
+    return self._client.server_info()[iteration_sync.EXPERIENCE_TABLE].current_size
+
+  def restart_empty(self):
+    self.kill()
+    self._start()
+    self.restarts += 1
+
+  def kill(self):
+    os.kill(self.process.pid, signal.SIGKILL)
+    self.process.wait()
+
+
+@pytest.fixture
+def run(tmp_path):
+  params = params_loading.load_train_params(PARAMS, CONFIG)
+  gate = type(params).env_ctor.__globals__['GatedEnv'].gate  # the params file's own module
+  time_step_spec, action_spec = program_setup.environment_specs(params)
+  agent, train_step = program_setup.create_agent(params, time_step_spec, action_spec)
+  server = ReplayServer(tmp_path)
+  address = f'localhost:{server.port}'
+  names = Curriculum.from_env_config(params.env_config).names
+
+  worker_threads, errors = [], []
+  for index in range(NUM_WORKERS):
+    def follow(index=index):
+      try:
+        connection = ReplayConnection(address, params.replay_reconnect_timeout_s)
+        worker = workers.CollectWorker(params, index, NUM_WORKERS, connection, 0, 0)
+        workers.follow_iterations(worker, iteration_sync.WorkerSync(connection, names),
+                                  connection, NUM_ITER)
+      except Exception as e:  # pylint: disable=broad-except
+        errors.append(e)
+    worker_threads.append(threading.Thread(target=follow, daemon=True))
+  for thread in worker_threads:
+    thread.start()
+  try:
+    sync = iteration_sync.TrainerSync(
+        ReplayConnection(address, params.replay_reconnect_timeout_s),
+        iteration_sync.synced_variables(agent.collect_policy.variables(), train_step),
+        NUM_WORKERS, names, params.train_batch_size, params.prefetch_batches,
+        params.worker_report_timeout_s)
+    yield sync, server, params, gate
+    gate.set()
+    sync.publish(NUM_ITER)  # workers see that training is over
+    for thread in worker_threads:
+      thread.join(BOUND_S)
+    assert not any(t.is_alive() for t in worker_threads)
+    assert not errors, errors
+  finally:
+    gate.set()
+    server.kill()
+
+
+def consume_batches(count, between=lambda k: None):
+  def run_steps(experience):
+    for k in range(count):
+      batch, _ = next(experience)
+      between(k)
+    return batch
+  return run_steps
+
+
+def test_server_restarted_during_the_initial_collection_and_the_sgd_steps(run):
+  sync, server, params, gate = run
+  no_stop = threading.Event()
+
+  # Worker 0 reports its initial episodes; worker 1 is held, so the trainer is still
+  # gathering when the server restarts empty and loses worker 0's experience.
+  sync.publish(iteration_sync.INIT_ITERATION)
+  gathering = threading.Thread(target=lambda: results.append(
+      sync.gather(iteration_sync.INIT_ITERATION, no_stop)))
+  results = []
+  gathering.start()
+  deadline_items = params.n_buffer_init_episodes // NUM_WORKERS * params.episode_length
+  for _ in range(BOUND_S * 10):
+    if server.items >= deadline_items:
+      break
+    threading.Event().wait(0.1)
+  server.restart_empty()
+  gate.set()
+  gathering.join(BOUND_S)
+  assert not gathering.is_alive()
+  initial = results[0]
+  assert initial.missing_workers == [] and len(initial.reports) == NUM_WORKERS
+  # Both shares are in the new server: worker 0 collected its share again.
+  assert server.items >= params.n_buffer_init_episodes * params.episode_length
+
+  for iteration in range(NUM_ITER):
+    sync.publish(iteration)
+    restart_mid_sgd = (lambda k: server.restart_empty() if k == 2 and not server.restarts > 1
+                       else None)
+    batch = sync.train(consume_batches(5, restart_mid_sgd if iteration == 1 else lambda k: None),
+                       iteration, no_stop)
+    assert batch.observation.shape[0] == params.train_batch_size
+    summary = sync.gather(iteration, no_stop)
+    assert summary.missing_workers == [], iteration
+    assert {r.iteration for r in summary.reports} == {iteration}
+    assert summary.curriculum == Curriculum.from_env_config(params.env_config).values_at(iteration)
+  assert server.restarts == 2
+  # The restart mid-SGD emptied the buffer: the random-policy episodes were collected again.
+  assert server.items >= params.train_batch_size
+
+
+def test_sampling_from_a_buffer_short_of_a_batch_times_out_and_refills_it(run):
+  sync, _, params, gate = run
+  no_stop = threading.Event()
+  gate.set()
+  # No initial collection at all: the buffer is empty when the SGD steps start.
+  sync.publish(0)
+  batch = sync.train(consume_batches(1), 0, no_stop)
+  assert batch.observation.shape[0] == params.train_batch_size
+  assert sync.gather(0, no_stop).missing_workers == []
+
+
+def test_a_stop_during_sampling_from_an_empty_buffer_returns(run):
+  sync, _, _, _ = run
+  stop = threading.Event()
+  stop.set()
+  sync.publish(0)
+  assert sync.train(consume_batches(1), 0, stop) is None

@@ -1,0 +1,102 @@
+"""The connection to a run's Reverb server, and the one rule for when a failed call is retried.
+
+A call is retried only when the replay server went away: it does not answer, or it answers but
+is a new instance (supervise restarted it, so what the call was doing is lost). Any other error,
+e.g. one raised by the user's environment inside a collect loop, is raised as it is, so the
+program crashes with its traceback in its log. Reconnecting gives up after a bound, with an
+error naming the address and how long it tried.
+"""
+import time
+from typing import Callable, Optional, TypeVar
+
+from absl import logging
+import reverb
+
+T = TypeVar('T')
+PROBE_TIMEOUT_S = 5
+
+
+class ReplayServerUnreachable(RuntimeError):
+  """The replay server did not answer within the reconnect bound."""
+
+
+class ReplayServerLost(RuntimeError):
+  """A call gave up because the replay server went away under it (its work is lost)."""
+
+
+class ReplayConnection:
+  """A client of the replay server that reconnects, within a bound, when the server restarts.
+
+  `same_server(client)` tells, once the server answers, whether it is still the instance the
+  caller's work lives on (the iteration sync sets it: the publication it follows is there).
+  Hooks added with `on_reconnect` rebuild what holds a connection of its own (TensorFlow-side
+  clients, writers).
+  """
+
+  def __init__(self, address: str, reconnect_timeout_s: float):
+    self.address = address
+    self._reconnect_timeout_s = reconnect_timeout_s
+    self.same_server: Callable[[reverb.Client], bool] = lambda _: True
+    self._reconnect_hooks = []
+    self.client = self.wait_for_server()
+
+  def on_reconnect(self, hook: Callable[[], None]) -> None:
+    self._reconnect_hooks.append(hook)
+
+  def wait_for_server(self) -> reverb.Client:
+    """A client of the server, once it answers; retries with backoff while it (re)starts."""
+    client = reverb.Client(self.address)
+    start = time.monotonic()
+    delay = 0.1
+    while True:
+      try:
+        client.server_info(timeout=PROBE_TIMEOUT_S)
+        return client
+      except Exception as e:  # pylint: disable=broad-except
+        waited = time.monotonic() - start
+        if waited + delay > self._reconnect_timeout_s:
+          raise ReplayServerUnreachable(
+              f'the replay server at {self.address} did not answer for {waited:.0f} s '
+              f'({type(e).__name__}: {_first_line(e)})') from None
+        logging.info('Waiting %.1fs for the replay server at %s: %s', delay, self.address,
+                     _first_line(e))
+        time.sleep(delay)
+        delay = min(delay * 2, 10.0)
+
+  def reconnect(self) -> None:
+    self.client = self.wait_for_server()
+    for hook in self._reconnect_hooks:
+      hook()
+
+  def server_went_away(self) -> bool:
+    """After a failed call: True (and reconnected) when the server does not answer or is a
+    new instance; False when the same server answers, so the failure was not the connection's."""
+    try:
+      self.client.server_info(timeout=PROBE_TIMEOUT_S)
+      if self.same_server(self.client):
+        return False
+    except Exception:  # pylint: disable=broad-except
+      pass
+    self.reconnect()
+    return True
+
+  def call(self, fn: Callable[[], T], what: str, attempts: Optional[int] = None) -> T:
+    """Runs `fn`; while the server went away, reconnects and runs it again (`attempts` at most,
+    then ReplayServerLost). Raises the call's own error when the server was not the cause."""
+    attempt = 0
+    while True:
+      attempt += 1
+      try:
+        return fn()
+      except Exception as e:  # pylint: disable=broad-except
+        if not self.server_went_away():
+          raise
+        if attempt == attempts:
+          raise ReplayServerLost(f'the replay server went away while {what}') from e
+        logging.warning('The replay server went away while %s (%s: %s); reconnected', what,
+                        type(e).__name__, _first_line(e))
+
+
+def _first_line(error: Exception) -> str:
+  lines = str(error).strip().splitlines()
+  return lines[0] if lines else ''
