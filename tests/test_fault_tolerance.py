@@ -91,6 +91,69 @@ def test_killed_replay_server_reloads_its_checkpoint_and_training_goes_on(tmp_pa
     run.cleanup()
 
 
+# Enough random-policy episodes that the initial collection takes several seconds.
+SLOW_START = dict(FAST, n_buffer_init_episodes=300)
+
+
+def initial_collection_under_way(run):
+  status = run.status() or {}
+  return (run.program_pid('sac_train') and 'initial_collection_done' in status
+          and not status['initial_collection_done'] and replay_items(run) > 2000)
+
+
+def replay_items(run):
+  import reverb  # pylint: disable=g-import-not-at-top
+  port = re.search(r'--port=(\d+)', open(os.path.join(run.exp_dir, 'services', 'sac_replay_buffer',
+                                                        'run')).read()).group(1)
+  try:
+    return reverb.Client(f'localhost:{port}').server_info(timeout=2)['experience'].current_size
+  except Exception:  # pylint: disable=broad-except  # not up (yet, or again)
+    return 0
+
+
+def test_replay_server_killed_before_its_first_checkpoint_loses_its_data_and_the_run_heals(
+    tmp_path):
+  run = TrainingRun(tmp_path, dict(SLOW_START, num_iter=6)).start()
+  try:
+    wait_until(lambda: initial_collection_under_way(run))
+    os.kill(run.program_pid('sac_replay_buffer'), signal.SIGKILL)
+    assert run.wait() == 0, run.output
+    loaded = re.findall(r'experience items after loading the latest checkpoint: (\d+)',
+                        log_of(run, 'sac_replay_buffer'))
+    assert loaded == ['0', '0'], loaded  # restarted empty: nothing had been checkpointed
+    trainer_log = log_of(run, 'sac_train')
+    assert 'publishing iteration -1 again' in trainer_log
+    status = run.status()
+    assert status['done'] and status['iteration'] == 6 and status['initial_collection_done']
+    # Every worker collected its share of the random-policy episodes into the new server.
+    assert status['checkpoint']['replay_items'] >= 300 * 50
+    assert run.leftover_processes() == []
+  finally:
+    run.cleanup()
+
+
+def test_run_stopped_during_the_initial_collection_collects_it_again_when_resumed(tmp_path):
+  run = TrainingRun(tmp_path, dict(SLOW_START, num_iter=4)).start()
+  try:
+    wait_until(lambda: initial_collection_under_way(run))
+    run.process.send_signal(signal.SIGTERM)
+    assert run.wait() == 0, run.output
+    stopped = run.status()
+    assert not stopped['initial_collection_done']
+    assert stopped['checkpoint']['train_step'] == 0  # the stop checkpointed, at step 0
+    assert run.leftover_processes() == []
+
+    run.start()
+    assert run.wait() == 0, run.output
+    trainer_log = log_of(run, 'sac_train')
+    assert trainer_log.count('Waiting for the initial random-policy experience') == 2
+    status = run.status()
+    assert status['done'] and status['initial_collection_done'] and status['iteration'] == 4
+    assert run.leftover_processes() == []
+  finally:
+    run.cleanup()
+
+
 def test_killed_trainer_resumes_from_its_checkpoint(tmp_path):
   run = TrainingRun(tmp_path, dict(FAST, num_iter=20)).start()
   try:
@@ -106,7 +169,8 @@ def test_killed_trainer_resumes_from_its_checkpoint(tmp_path):
 
 
 def test_stopped_run_resumes_where_it_was_with_its_replay_data(tmp_path):
-  config = dict(FAST, num_iter=16,
+  # No periodic checkpoint to fall back on: the one resumed from is the stop's.
+  config = dict(FAST, num_iter=16, checkpoint_period_itrs=1000,
                 curriculum={'mass': {'iters': [0, 3, 6, 9, 12], 'range': [1.0, 2.0]}})
   run = TrainingRun(tmp_path, config).start()
   try:

@@ -57,7 +57,9 @@ class ReplayServer:
         client.server_info(timeout=1)
         break
       except Exception:  # pylint: disable=broad-except  # not listening yet
-        assert time.monotonic() < deadline and self.process.poll() is None
+        if time.monotonic() > deadline or self.process.poll() is not None:
+          self.kill()
+          raise
         time.sleep(0.2)
     self._client = client
 

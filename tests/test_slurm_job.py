@@ -123,3 +123,17 @@ def test_service_of_a_remote_worker_is_not_pinned_here(tmp_path):
   assert 'export TF_NUM_INTEROP_THREADS=2\n' in run_file
   assert run_file.endswith('exec srun --nodes=1 --ntasks=1 --nodelist=n2 --cpus-per-task=2 '
                            '--exact --export=ALL python -m w\n')
+
+
+def test_each_remote_worker_step_asks_for_its_share_of_the_jobs_memory_on_its_node():
+  # Without --mem a step asks for all the job's memory there, and the next one waits forever.
+  by_node = slurm_job.JobNodes('n1', ['n2', 'n3'], {'n1': 4, 'n2': 4, 'n3': 2},
+                               memory_mb_per_node=8000)
+  placement = by_node.place_workers(3, 1, strict=False)
+  assert [placement[i].memory_mb for i in range(3)] == [4000, 8000, 4000]  # 2 on n2, 1 on n3
+  assert '--mem=4000M' in placement[0].srun_command()
+  by_cpu = slurm_job.JobNodes('n1', ['n2'], {'n1': 4, 'n2': 4}, memory_mb_per_cpu=1000)
+  assert by_cpu.place_workers(2, 1, strict=False)[0].memory_mb == 2000
+  # A cluster that does not schedule memory gives the job none: no --mem.
+  assert not any(a.startswith('--mem') for a in nodes().place_workers(1, 1, False)[0].srun_command())
+

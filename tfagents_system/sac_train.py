@@ -4,6 +4,7 @@ SIGTERM (svc -d) ends it after the current iteration, with a checkpoint.
 """
 import contextlib
 import math
+import os
 import signal
 import subprocess
 import sys
@@ -65,7 +66,7 @@ def main(_):
       logging.error('Could not record the failure in status.json: %s', e)
     subprocess.run(['svc', '-d', experiment.service_dir(experiment_dir.TRAIN_PROGRAM)],
                    check=False)
-    sys.exit(EXIT_FAILED)
+    exit_now(EXIT_FAILED)
 
   try:
     sync = iteration_sync.TrainerSync(
@@ -173,13 +174,23 @@ def main(_):
   if stop_requested.is_set():
     save_checkpoints()  # always, even at the step of the last one: the replay data moved on
     logging.info('Stopped at train step %d, checkpointed', train_step.numpy())
-    return
+    exit_now(0)
   checkpoint_due(int(train_step.numpy()), force_trigger=True)  # unless just saved
   sync.publish(params.num_iter)  # workers see that training is over
   progress.finish(int(train_step.numpy()))
   logging.info('Training complete at train step %d', train_step.numpy())
   # Done for good: tell supervise not to start the trainer again.
   subprocess.run(['svc', '-d', experiment.service_dir(experiment_dir.TRAIN_PROGRAM)], check=False)
+  exit_now(0)
+
+
+def exit_now(code: int) -> None:
+  """Exits once everything is saved, without the interpreter's clean-up: the destructor of the
+  experience iterator can wait forever on its sampling threads (seen at the end of a run)."""
+  logging.flush()
+  sys.stdout.flush()
+  sys.stderr.flush()
+  os._exit(code)  # pylint: disable=protected-access
 
 
 if __name__ == '__main__':

@@ -88,11 +88,16 @@ class RemoteWorker:
   node: str
   cpus: int
   shared: bool  # whether it shares its CPUs with other workers there
+  # Its share of the job's memory on the node, where the job has a memory allocation: a step
+  # without --mem asks for all of it, and the next worker's step there would wait forever.
+  memory_mb: Optional[int] = None
 
   def srun_command(self) -> List[str]:
     # --exact: the step gets just these CPUs, and SLURM pins the worker to them on its node.
     command = ['srun', '--nodes=1', '--ntasks=1', f'--nodelist={self.node}',
                f'--cpus-per-task={self.cpus}', '--exact', '--export=ALL']
+    if self.memory_mb is not None:
+      command.append(f'--mem={self.memory_mb}M')
     return command + (['--overlap'] if self.shared else [])
 
 
@@ -113,6 +118,10 @@ class JobNodes:
   this_node: str
   other_nodes: List[str]
   cpus: Dict[str, int]  # node -> CPUs the job has there
+  # The job's memory on each node (SLURM_MEM_PER_NODE, or SLURM_MEM_PER_CPU times its CPUs
+  # there); None when the job was given none, e.g. on a cluster that does not schedule memory.
+  memory_mb_per_node: Optional[int] = None
+  memory_mb_per_cpu: Optional[int] = None
 
   @classmethod
   def of_job(cls, environ: Mapping[str, str]) -> Optional['JobNodes']:
@@ -127,7 +136,15 @@ class JobNodes:
                        f'{getattr(e, "stderr", None) or e}') from None
     this_node = environ['SLURMD_NODENAME']
     return cls(this_node, [n for n in hostnames if n != this_node],
-               dict(zip(hostnames, expand_cpus_per_node(environ['SLURM_JOB_CPUS_PER_NODE']))))
+               dict(zip(hostnames, expand_cpus_per_node(environ['SLURM_JOB_CPUS_PER_NODE']))),
+               _megabytes(environ, 'SLURM_MEM_PER_NODE'), _megabytes(environ, 'SLURM_MEM_PER_CPU'))
+
+  def memory_mb(self, node: str) -> Optional[int]:
+    if self.memory_mb_per_node is not None:
+      return self.memory_mb_per_node
+    if self.memory_mb_per_cpu is not None:
+      return self.memory_mb_per_cpu * self.cpus[node]
+    return None
 
   def place_workers(self, num_workers: int, worker_cpus: int,
                     strict: bool) -> Dict[int, RemoteWorker]:
@@ -142,8 +159,20 @@ class JobNodes:
       if shared and strict:
         raise CpuPlanError(f'{needed} CPUs requested on node {node} but the job has only '
                            f'{self.cpus[node]} there; SAC_STRICT_CPUS=1 refuses to share them')
-      placement[i] = RemoteWorker(node, min(worker_cpus, self.cpus[node]), shared)
+      workers_there = sum(1 for n in nodes.values() if n == node)
+      memory = self.memory_mb(node)
+      placement[i] = RemoteWorker(node, min(worker_cpus, self.cpus[node]), shared,
+                                  None if memory is None else memory // workers_there)
     return placement
+
+
+def _megabytes(environ: Mapping[str, str], name: str) -> Optional[int]:
+  text = environ.get(name)
+  if not text:
+    return None
+  if not text.isdigit():
+    raise ValueError(f'{name} is not understood: {text!r}')
+  return int(text)
 
 
 def main(argv: Sequence[str]) -> int:

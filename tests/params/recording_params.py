@@ -18,8 +18,8 @@ class RecordingPointMassEnv(PointMassEnv):
     self._record = os.path.join(record_dir, f'{os.getpid()}_{seed}.jsonl')
     self._episodes_done = 0
 
-  def step(self, action):
-    time_step = super().step(action)
+  def _step(self, action):
+    time_step = super()._step(action)
     self._episodes_done += int(time_step.is_last())
     return time_step
 
@@ -35,7 +35,7 @@ class TrainParams(point_mass_params.TrainParams):
     super().__init__(env_config)
     for name in ('num_steps_per_iter', 'n_eval_episodes', 'eval_period_itrs',
                  'worker_report_timeout_s', 'checkpoint_period_itrs', 'recurrent',
-                 'recurrent_sequence_length', 'actor_fc_layer_params'):
+                 'recurrent_sequence_length', 'actor_fc_layer_params', 'n_buffer_init_episodes'):
       if name in env_config:
         setattr(self, name, env_config[name])
 
