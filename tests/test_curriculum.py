@@ -79,3 +79,14 @@ def test_invalid_schedules_are_rejected_naming_the_parameter(entry, message):
   assert "curriculum parameter 'mass'" in str(e.value)
   assert message in str(e.value)
   assert '\n' not in str(e.value)
+
+
+def test_a_worker_restarted_at_iteration_0_gets_the_latest_value_once_not_every_value():
+  curriculum = Curriculum.from_env_config(
+      {'curriculum': {'mass': {'iters': [0, 0, 0, 4], 'range': [1.0, 4.0]}}})
+  first_start, restarted = CurriculumCursor(curriculum), CurriculumCursor(curriculum)
+  first_start.join_at(0, restarted=False)
+  restarted.join_at(0, restarted=True)
+  assert first_start.updates_due(0) == [('mass', 1.0), ('mass', 2.0), ('mass', 3.0)]
+  assert restarted.updates_due(0) == [('mass', 3.0)]
+  assert restarted.updates_due(4) == [('mass', 4.0)]

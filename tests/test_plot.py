@@ -8,8 +8,11 @@ from PIL import Image
 import pytest
 import tensorflow as tf
 
+from tfagents_system import experiment_dir
 from tfagents_system import plot
 from tfagents_system import training_progress
+from tfagents_system.iteration_sync import IterationSummary
+from tfagents_system.iteration_sync import WorkerReport
 from training_run import REPO
 
 NUM_ITER = 10
@@ -19,35 +22,29 @@ EVAL_ITERATIONS = (0, 5, 9)
 
 
 def env_steps(seed, iteration):
-  return 500 + (iteration + 1) * (100 + seed)  # the runs' x values differ
+  """After `iteration` (-1: the initial collection); the runs' x values differ."""
+  return 500 + (iteration + 1) * (100 + seed)
 
 
 def write_summaries(exp_dir, seed):
-  """The tags the trainer writes, at its train steps: iteration k ends at step 100 (k + 1)."""
-  train = tf.summary.create_file_writer(os.path.join(exp_dir, 'train'))
-  evaluation = tf.summary.create_file_writer(os.path.join(exp_dir, 'eval'))
-  with train.as_default():
-    for step in range(0, NUM_ITER * STEPS_PER_ITER, STEPS_PER_ITER):  # the Learner's, from 0
-      for i, tag in enumerate(LOSS_TAGS):
-        tf.summary.scalar(tag, i + seed - step / 1000, step=step)
+  """What the trainer writes, through its own TrainingProgress: iteration k ends at train step
+  100 (k + 1), with its losses, the workers' reports and the curriculum values they applied."""
+  progress = training_progress.TrainingProgress(
+      experiment_dir.ExperimentDir(exp_dir), NUM_ITER, log_period_itrs=1,
+      train_writer=tf.summary.create_file_writer(os.path.join(exp_dir, 'train')),
+      alpha=tf.Variable(0.0), worker_report_timeout_s=600)
+  progress.record_initial_collection(
+      IterationSummary([WorkerReport(0, -1, env_steps=env_steps(seed, -1))], []))
   for k in range(NUM_ITER):
-    step = (k + 1) * STEPS_PER_ITER
-    with train.as_default(step=step):
-      for tag, value in ((training_progress.ITERATION, k),
-                         (training_progress.ENV_STEPS, env_steps(seed, k)),
-                         (training_progress.COLLECT_RETURN, -50 + 4 * k + seed),
-                         (training_progress.EPISODE_LENGTH, 50),
-                         (training_progress.ALPHA, 1 / (k + 1)),
-                         (training_progress.ENV_STEPS_PER_SEC, 80 + seed),
-                         (training_progress.SGD_STEPS_PER_SEC, 90 + seed),
-                         (training_progress.CURRICULUM_PREFIX + 'mass', 1 + (k >= 5))):
-        tf.summary.scalar(tag, value)
+    report = WorkerReport(0, k, env_steps=100 + seed, collect_episodes=1,
+                          collect_return_sum=-50 + 4 * k + seed, collect_length_sum=50,
+                          curriculum={'mass': 1.0 + (k >= 5)})
     if k in EVAL_ITERATIONS:
-      with evaluation.as_default(step=step):
-        tf.summary.scalar(training_progress.COLLECT_RETURN, -40 + 4 * k + seed)
-        tf.summary.scalar(training_progress.ENV_STEPS, env_steps(seed, k))
-  train.flush()
-  evaluation.flush()
+      report.eval_episodes, report.eval_return_sum, report.eval_length_sum = 1, -40 + 4 * k + seed, 50
+    losses = {tag[len('Losses/'):]: i + seed - k / 10 for i, tag in enumerate(LOSS_TAGS)}
+    progress.record_iteration(k, IterationSummary([report], []), (k + 1) * STEPS_PER_ITER,
+                              wall_seconds=1.0, sgd_steps=STEPS_PER_ITER, losses=losses,
+                              timing={})
 
 
 @pytest.fixture(scope='module')
@@ -144,8 +141,8 @@ def test_losses_and_curriculum_are_on_the_iteration_axis(exp_dirs):
   figures = plot.build_figures(plot.load_runs(exp_dirs[:1]))
   critic = figures['losses'].axes[0].get_lines()
   assert len(critic) == 1  # one run: no mean, no band
-  # Losses logged at steps 0, 100, ...: step 100 ends iteration 0, step 0 comes before it.
-  np.testing.assert_allclose(critic[0].get_xdata(), np.arange(-1, NUM_ITER - 1))
+  # Losses are logged with the iteration they end: step 100 ends iteration 0.
+  np.testing.assert_allclose(critic[0].get_xdata(), np.arange(NUM_ITER))
   mass = figures['curriculum'].axes[0].get_lines()[0]
   np.testing.assert_allclose(mass.get_xdata(), np.arange(NUM_ITER))
   np.testing.assert_allclose(mass.get_ydata(), [1] * 5 + [2] * 5)

@@ -87,12 +87,15 @@ class CurriculumCursor:
     self._curriculum = curriculum
     self._num_applied = {s.name: 0 for s in curriculum.schedules}
 
-  def skip_to(self, iteration: int) -> None:
-    """Marks as applied all values due by `iteration` but the latest of each parameter.
+  def join_at(self, iteration: int, restarted: bool) -> None:
+    """An environment joining a run under way (a restarted worker, or one joining after the
+    start) gets the latest value of each parameter due by `iteration`, once; one starting
+    with the run replays every value due, as the reference pseudo-code does."""
+    if iteration > 0 or restarted:
+      self.skip_to(iteration)
 
-    For an environment that joins a run at `iteration`: it then gets, once per
-    parameter, the value the others have by now instead of replaying the history.
-    """
+  def skip_to(self, iteration: int) -> None:
+    """Marks as applied all values due by `iteration` but the latest of each parameter."""
     for schedule in self._curriculum.schedules:
       self._num_applied[schedule.name] = max(
           self._num_applied[schedule.name], schedule.num_due(iteration) - 1, 0)

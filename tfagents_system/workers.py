@@ -76,12 +76,9 @@ class CollectWorker:
     return EpisodeActor(env, policy, self.train_step, episodes, observers)
 
   def join_at(self, iteration: int) -> None:
-    """A worker joining a run under way (restarted, or at a later iteration) gets the latest
-    curriculum value of each parameter due by then, once; a first start at the beginning
-    replays every value due, as the reference pseudo-code does."""
+    """The curriculum values due when this worker joins (the initial collection: iteration 0)."""
     iteration = max(iteration, 0)
-    if iteration > 0 or self.start > 0:
-      self._curriculum_cursor.skip_to(iteration)
+    self._curriculum_cursor.join_at(iteration, restarted=self.start > 0)
     self.apply_curriculum(iteration)
 
   def apply_curriculum(self, iteration: int) -> None:
