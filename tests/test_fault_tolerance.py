@@ -96,9 +96,13 @@ SLOW_START = dict(FAST, n_buffer_init_episodes=300)
 
 
 def initial_collection_under_way(run):
-  status = run.status() or {}
-  return (run.program_pid('sac_train') and 'initial_collection_done' in status
-          and not status['initial_collection_done'] and replay_items(run) > 2000)
+  """Its experience is partly in the replay server, and none of it is checkpointed yet."""
+  try:
+    waiting = 'Waiting for the initial random-policy experience' in log_of(run, 'sac_train')
+  except FileNotFoundError:
+    return False
+  return (waiting and not (run.status() or {}).get('checkpoint')
+          and 2000 < replay_items(run) < SLOW_START['n_buffer_init_episodes'] * 50)
 
 
 def replay_items(run):
