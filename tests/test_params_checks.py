@@ -144,7 +144,8 @@ def test_the_first_batch_must_be_collectable_by_one_worker():
   assert refusal(point_mass(n_buffer_init_episodes=0)) == (
       'TrainParams.train_batch_size (128) is larger than what one worker collects before the '
       'first batch is needed, (n_buffer_init_episodes + n_train_episodes_per_iter) * '
-      'episode_length = 50; the trainer would wait forever')
+      'episode_length = 50; raise n_buffer_init_episodes (the trainer would keep collecting '
+      'random-policy episodes again to fill one)')
   check_hyperparameters(point_mass(n_buffer_init_episodes=0, n_train_episodes_per_iter=3))
   check_hyperparameters(point_mass(n_buffer_init_episodes=2))
 

@@ -119,8 +119,8 @@ def _first_batch_is_collected(params: TrainParamsBase) -> Optional[str]:
   if params.train_batch_size > collected:
     return (f'train_batch_size ({params.train_batch_size}) is larger than what one worker '
             'collects before the first batch is needed, (n_buffer_init_episodes + '
-            f'n_train_episodes_per_iter) * episode_length = {collected}; the trainer would '
-            'wait forever')
+            f'n_train_episodes_per_iter) * episode_length = {collected}; raise n_buffer_init_episodes '
+            '(the trainer would keep collecting random-policy episodes again to fill one)')
   return None
 
 
