@@ -6,4 +6,6 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/python.sh
 source "$repo/scripts/python.sh"
 cd "$repo"
-exec "$sac_python" -m pytest -p no:cacheprovider -W ignore::DeprecationWarning tests "$@"
+# Every test has a bound too: a hang fails that test with every thread's stack, and the rest run.
+exec "$sac_python" -m pytest -p no:cacheprovider -W ignore::DeprecationWarning \
+  --timeout=900 --timeout-method=signal tests "$@"

@@ -1,3 +1,11 @@
+import os
+import signal
+import subprocess
+import time
+
+from tfagents_system import daemontools
+from tfagents_system import processes
+from tfagents_system import run_stop
 from tfagents_system.daemontools import ServiceStatus
 
 
@@ -10,3 +18,45 @@ def test_svstat_lines_are_parsed():
   assert not crashed.up and not crashed.wanted_down
   gone = ServiceStatus('unable to open /exp/services/sac_train/supervise/ok: file does not exist')
   assert not gone.up and gone.pid is None and not gone.wanted_down
+
+
+def sleeping_services(tmp_path, names):
+  services = tmp_path / 'services'
+  for name in names:
+    daemontools.write_service(str(services / name), ['sleep', '1000'], [0], {},
+                              str(tmp_path / 'logs' / name))
+  return str(services)
+
+
+def wait_until_up(service_dirs, timeout_s=30):
+  deadline = time.monotonic() + timeout_s
+  while time.monotonic() < deadline:
+    states = daemontools.svstat_all(service_dirs)
+    if all(s.up for s in states):
+      return states
+    time.sleep(0.1)
+  raise TimeoutError
+
+
+def test_svstat_all_reads_each_service_and_a_found_svscan_stops_everything_it_started(tmp_path):
+  services = sleeping_services(tmp_path, ['a', 'b'])
+  # Started as a launcher does, then found as its guard does once the launcher is gone.
+  launcher_svscan = subprocess.Popen(['svscan', services], start_new_session=True)
+  try:
+    svscan = daemontools.Svscan.find(services)
+    assert svscan.pid == launcher_svscan.pid
+    svscan.wait_until_supervised()
+    sleeps = [s.pid for s in wait_until_up([os.path.join(services, n) for n in ('a', 'b')])]
+    missing = daemontools.svstat_all([os.path.join(services, 'a'), str(tmp_path / 'missing')])
+    assert missing[0].up and not missing[1].up and missing[1].pid is None
+    assert run_stop.processes_of_run(str(tmp_path))  # svscan, supervise, multilog
+    svscan.stop()
+    launcher_svscan.wait(timeout=10)
+    assert not any(processes.alive(pid) for pid in sleeps)
+    assert run_stop.processes_of_run(str(tmp_path)) == []
+  finally:
+    if launcher_svscan.poll() is None:
+      launcher_svscan.kill()
+      launcher_svscan.wait()
+    for pid in run_stop.processes_of_run(str(tmp_path)):
+      processes.send(pid, signal.SIGKILL)

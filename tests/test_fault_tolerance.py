@@ -7,7 +7,6 @@ import os
 import re
 import signal
 import subprocess
-import time
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ import tensorflow as tf
 from training_run import REPO
 from training_run import TrainingRun
 from training_run import read_scalars
+from training_run import wait_until
 
 STEPS = 50
 CHECKPOINT_ITRS = 4
@@ -40,16 +40,6 @@ def assert_train_step_never_went_back_more_than_a_checkpoint_period(run):
     if kind.startswith('Resuming'):
       assert highest - step <= CHECKPOINT_ITRS * STEPS, (highest, step)
     highest = max(highest, step)
-
-
-def wait_until(predicate, timeout_s=300):
-  deadline = time.monotonic() + timeout_s
-  while time.monotonic() < deadline:
-    value = predicate()
-    if value:
-      return value
-    time.sleep(0.5)
-  raise TimeoutError
 
 
 def test_chaos_kills_random_programs_and_the_run_completes(tmp_path):

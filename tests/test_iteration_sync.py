@@ -135,7 +135,7 @@ def test_server_restarted_during_the_initial_collection_and_the_sgd_steps(run):
   # gathering when the server restarts empty and loses worker 0's experience.
   sync.publish(iteration_sync.INIT_ITERATION)
   gathering = threading.Thread(target=lambda: results.append(
-      sync.gather(iteration_sync.INIT_ITERATION, no_stop)))
+      sync.gather(iteration_sync.INIT_ITERATION, no_stop)), daemon=True)
   results = []
   gathering.start()
   deadline_items = params.n_buffer_init_episodes // NUM_WORKERS * params.episode_length
@@ -185,3 +185,20 @@ def test_a_stop_during_sampling_from_an_empty_buffer_returns(run):
   stop.set()
   sync.publish(0)
   assert sync.train(consume_batches(1), 0, stop) is None
+
+
+def test_reads_of_the_small_tables_give_up_on_an_empty_table(run):
+  # A server that restarted between a size check and a read: the read must not wait for
+  # an insert that only the reader itself would make.
+  sync, server, params, _ = run
+  names = Curriculum.from_env_config(params.env_config).names
+  server.restart_empty()
+  address = f'localhost:{server.port}'
+  assert iteration_sync.read_items(address, iteration_sync.ITERATION_TABLE,
+                                   iteration_sync.ITERATION_SIGNATURE, 1) == []
+  assert iteration_sync.read_items(address, iteration_sync.REPORT_TABLE,
+                                   iteration_sync.report_signature(names), 2) == []
+  sync.publish(0)
+  published = iteration_sync.read_items(address, iteration_sync.ITERATION_TABLE,
+                                        iteration_sync.ITERATION_SIGNATURE, 1)
+  assert int(published[0][iteration_sync.ITERATION_KEY]) == 0

@@ -43,7 +43,9 @@ def test_phase_clock_times_each_phase_since_the_last_lap(monkeypatch):
   assert clock.seconds == {timing.PUBLISH: 0.5, timing.SGD: 1.5}
 
 
-def test_worker_reports_round_trip_with_their_timings():
+def test_worker_reports_round_trip_with_their_timings_and_curriculum():
+  names = ['mass', 'friction']
   report = WorkerReport(1, 7, env_steps=50, collect_seconds=0.1, eval_seconds=0.2,
-                        policy_pull_seconds=0.003, publication_wait_seconds=0.9)
-  assert WorkerReport.from_array(report.to_array()) == report
+                        policy_pull_seconds=0.003, publication_wait_seconds=0.9,
+                        curriculum={'mass': 2.5})
+  assert WorkerReport.from_array(report.to_array(names), names) == report

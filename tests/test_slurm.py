@@ -4,6 +4,7 @@ network namespace."""
 import copy
 import glob
 import os
+import signal
 import re
 import subprocess
 import time
@@ -276,33 +277,42 @@ def remote_worker(run):
     except (FileNotFoundError, ProcessLookupError):
       continue
     if 'tfagents_system.sac_collect' in argv and f'--root_dir={run.exp_dir}' in argv and \
-        not argv[0].endswith(('srun', 'env')):
+        not argv[0].endswith(('srun', 'env')) and 'tfagents_system.srun_step' not in argv:
       return int(proc.rsplit('/', 1)[1])
   return None
 
 
 def test_job_on_two_nodes_runs_the_worker_on_the_second(two_node_cluster, tmp_path):
   cluster, namespace = two_node_cluster
-  run = TrainingRun(tmp_path, {'num_iter': 4, 'num_steps_per_iter': 50}, workers=1)
+  run = TrainingRun(tmp_path, {'num_iter': 12, 'num_steps_per_iter': 50}, workers=1)
   job_id = None
   try:
     job_id, _ = submit(cluster, run, '--nodes=2', f'--cpus-per-task={len(os.sched_getaffinity(0))}')
-    worker = {}
+    worker, killed = {}, {}
 
-    def watch_worker():  # its network namespace and CPUs, while it runs
+    def watch_worker():  # its network namespace and CPUs, while it runs; then srun is killed
       pid = remote_worker(run)
       if pid and not worker:
-        worker.update(netns=os.stat(f'/proc/{pid}/ns/net').st_ino, cpus=cpus_allowed(pid))
+        worker.update(pid=pid, netns=os.stat(f'/proc/{pid}/ns/net').st_ino, cpus=cpus_allowed(pid))
+      if worker and not killed and (run.status() or {}).get('iteration', 0) >= 3:
+        srun = run.program_pid('sac_collect_0')
+        os.kill(srun, signal.SIGKILL)  # cannot pass a signal on to its step
+        killed.update(srun=srun)
+      if killed and pid and pid != worker['pid']:
+        killed.setdefault('new_worker', pid)
+        killed['old_worker_alive'] = os.path.exists(f'/proc/{worker["pid"]}')
 
     ended, running, pinned = follow(cluster, [job_id], [run], watch=watch_worker)
     assert ended[job_id]['JobState'] == 'COMPLETED', slurm_output(run, job_id)
-    assert_complete(run, 4, 50)
-    assert not run.status()['missing_workers']
-    assert 'Iteration 3:' in read_log(run, 'sac_collect_0')
+    assert_complete(run, 12, 50)
+    assert 'Iteration 11:' in read_log(run, 'sac_collect_0')
+    # supervise started srun again, which cancelled the step the killed one left: one worker.
+    assert killed.get('new_worker') and killed['old_worker_alive'] is False, killed
+    assert 'left by an srun that was killed' in read_log(run, 'sac_collect_0')
 
     with open(os.path.join(run.exp_dir, 'services', 'sac_collect_0', 'run')) as f:
       run_file = f.read()
-    assert 'srun --nodes=1 --ntasks=1 --nodelist=node2' in run_file
+    assert 'srun --job-name=sac_collect_0 --nodes=1 --ntasks=1 --nodelist=node2' in run_file
     assert '--reverb_address=node1:' in run_file
     assert worker and worker['netns'] == namespace.inode()
     assert worker['cpus'] <= allocation(running[job_id], 'node2')

@@ -1,5 +1,6 @@
 """The CPUs and the sbatch command of a SLURM job, and where a multi-node job's workers run."""
 import os
+import sys
 
 import pytest
 
@@ -91,10 +92,11 @@ def test_workers_share_a_node_with_too_few_cpus():
 
 
 def test_srun_command_pins_the_worker_to_its_cpus_on_its_node():
-  assert slurm_job.RemoteWorker('n2', 2, False).srun_command() == [
-      'srun', '--nodes=1', '--ntasks=1', '--nodelist=n2', '--cpus-per-task=2', '--exact',
-      '--export=ALL']
-  assert slurm_job.RemoteWorker('n2', 2, True).srun_command()[-1] == '--overlap'
+  assert slurm_job.RemoteWorker('n2', 2, False).srun_command('sac_collect_0') == [
+      sys.executable, '-m', 'tfagents_system.srun_step', 'sac_collect_0',
+      'srun', '--job-name=sac_collect_0', '--nodes=1', '--ntasks=1', '--nodelist=n2',
+      '--cpus-per-task=2', '--exact', '--export=ALL']
+  assert slurm_job.RemoteWorker('n2', 2, True).srun_command('w')[-1] == '--overlap'
 
 
 def test_of_job_is_none_outside_a_multi_node_job():
@@ -114,15 +116,15 @@ def test_submit_refuses_bad_variables_before_sbatch(monkeypatch, capsys):
 
 
 def test_service_of_a_remote_worker_is_not_pinned_here(tmp_path):
-  command = slurm_job.RemoteWorker('n2', 2, False).srun_command() + ['python', '-m', 'w']
+  command = slurm_job.RemoteWorker('n2', 2, False).srun_command('w') + ['python', '-m', 'w']
   daemontools.write_service(str(tmp_path / 'service'), command, None,
                             daemontools.thread_env(2), str(tmp_path / 'log'))
   run_file = (tmp_path / 'service' / 'run').read_text()
   assert 'taskset' not in run_file
   assert 'export OMP_NUM_THREADS=2\n' in run_file
   assert 'export TF_NUM_INTEROP_THREADS=2\n' in run_file
-  assert run_file.endswith('exec srun --nodes=1 --ntasks=1 --nodelist=n2 --cpus-per-task=2 '
-                           '--exact --export=ALL python -m w\n')
+  assert run_file.endswith('tfagents_system.srun_step w srun --job-name=w --nodes=1 --ntasks=1 '
+                           '--nodelist=n2 --cpus-per-task=2 --exact --export=ALL python -m w\n')
 
 
 def test_each_remote_worker_step_asks_for_its_share_of_the_jobs_memory_on_its_node():
@@ -131,9 +133,9 @@ def test_each_remote_worker_step_asks_for_its_share_of_the_jobs_memory_on_its_no
                                memory_mb_per_node=8000)
   placement = by_node.place_workers(3, 1, strict=False)
   assert [placement[i].memory_mb for i in range(3)] == [4000, 8000, 4000]  # 2 on n2, 1 on n3
-  assert '--mem=4000M' in placement[0].srun_command()
+  assert '--mem=4000M' in placement[0].srun_command('w')
   by_cpu = slurm_job.JobNodes('n1', ['n2'], {'n1': 4, 'n2': 4}, memory_mb_per_cpu=1000)
   assert by_cpu.place_workers(2, 1, strict=False)[0].memory_mb == 2000
   # A cluster that does not schedule memory gives the job none: no --mem.
-  assert not any(a.startswith('--mem') for a in nodes().place_workers(1, 1, False)[0].srun_command())
+  assert not any(a.startswith('--mem') for a in nodes().place_workers(1, 1, False)[0].srun_command('w'))
 

@@ -3,10 +3,10 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 from training_run import REPO
 from training_run import TrainingRun
+from training_run import wait_until
 
 PROGRAMS = ('sac_replay_buffer', 'sac_train', 'sac_collect_0', 'sac_collect_1')
 
@@ -31,13 +31,6 @@ def pinned_cpus(pid):
     return re.search(r'Cpus_allowed_list:\s*(\S+)', f.read()).group(1)
 
 
-def wait_until(condition, timeout_s=30):
-  deadline = time.monotonic() + timeout_s
-  while not condition():
-    assert time.monotonic() < deadline, 'timed out'
-    time.sleep(0.1)
-
-
 def test_while_training_then_after_a_stop(tmp_path):
   run = TrainingRun(tmp_path, {'num_iter': 1000}).start()
   try:
@@ -56,7 +49,7 @@ def test_while_training_then_after_a_stop(tmp_path):
 
     # A program supervise keeps down: down, no pid, for how long.
     subprocess.run(['svc', '-d', f'{run.exp_dir}/services/sac_collect_1'], check=True)
-    wait_until(lambda: run.program_pid('sac_collect_1') is None)
+    wait_until(lambda: run.program_pid('sac_collect_1') is None, timeout_s=30, interval_s=0.1)
     output = run_status(run.exp_dir)
     row = program_rows(output)['sac_collect_1']
     assert row['state'] == 'down' and row['pid'] == '-' and row['seconds'].isdigit(), output

@@ -10,6 +10,8 @@ import uuid
 
 import tensorflow as tf
 
+from tfagents_system import run_stop
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECORDING_PARAMS = 'tests/params/recording_params.py'
 
@@ -69,18 +71,28 @@ class TrainingRun:
     return int(words[3]) if len(words) > 3 and words[1] == 'up' and words[2] == 'pid' else None
 
   def leftover_processes(self):
-    """PIDs of processes still running in or on the experiment dir."""
-    left = []
-    for proc in glob.glob('/proc/[0-9]*'):
+    """PIDs of the run's processes still running (programs, guard, daemontools)."""
+    return run_stop.processes_of_run(self.exp_dir)
+
+  def log(self, program):
+    with open(os.path.join(self.exp_dir, 'logs', program, 'current')) as f:
+      return f.read()
+
+  def wait_for_run_file(self, program, timeout_s=300):
+    """The text of the program's daemontools run file, as soon as the launcher wrote it."""
+    path = os.path.join(self.exp_dir, 'services', program, 'run')
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
       try:
-        cmdline = open(f'{proc}/cmdline', 'rb').read().decode(errors='replace')
-        cwd = os.readlink(f'{proc}/cwd')
-        state = open(f'{proc}/stat').read().split(') ')[-1].split()[0]
-      except (FileNotFoundError, ProcessLookupError, PermissionError):
-        continue
-      if state != 'Z' and (self.exp_dir in cmdline or cwd.startswith(self.exp_dir)):
-        left.append(int(proc.rsplit('/', 1)[1]))
-    return left
+        with open(path) as f:
+          text = f.read()
+        if text.endswith('\n'):
+          return text
+      except FileNotFoundError:
+        pass
+      assert self.process.poll() is None, 'run ended early'
+      time.sleep(0.02)
+    raise TimeoutError(f'no run file for {program}')
 
   def cleanup(self):
     """Kills by PID whatever a failed test left, then removes the experiment dir."""
@@ -96,6 +108,17 @@ class TrainingRun:
       except ProcessLookupError:
         pass
     shutil.rmtree(self.exp_dir, ignore_errors=True)
+
+
+def wait_until(predicate, timeout_s=300, interval_s=0.5):
+  """The first true value of `predicate()`; TimeoutError after `timeout_s`."""
+  deadline = time.monotonic() + timeout_s
+  while time.monotonic() < deadline:
+    value = predicate()
+    if value:
+      return value
+    time.sleep(interval_s)
+  raise TimeoutError
 
 
 def read_scalars(event_dir):

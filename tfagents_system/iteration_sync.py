@@ -55,8 +55,14 @@ TRAIN_STEP_KEY = reverb_variable_container.TRAIN_STEP_KEY
 # How long sampling waits while the buffer holds less than a batch before the trainer looks
 # into why (a restarted server, a buffer that stopped growing); longer than an env step.
 SAMPLE_TIMEOUT_MS = 10_000
+# A plain Reverb sample of a table the server restarted empty under waits for an insert
+# forever, and the trainer is the one that would insert (its publication) or make the workers
+# insert (their reports): its reads of those tables give up after this.
+READ_TIMEOUT_MS = 1000
 RESTART_CHECK_INTERVAL_S = 2.0
 T = TypeVar('T')
+ITERATION_SIGNATURE = {ITERATION_KEY: tf.TensorSpec((), tf.int64),
+                       PUBLICATION_KEY: tf.TensorSpec((), tf.int64)}
 
 
 def synced_variables(policy_variables, train_step) -> Dict[str, object]:
@@ -92,13 +98,22 @@ def make_tables(collect_data_spec, sequence_length: int, synced_variables_nest,
           sampler=reverb.selectors.Uniform(),
           remover=reverb.selectors.Fifo(),
           rate_limiter=reverb.rate_limiters.MinSize(1),
-          signature={ITERATION_KEY: tf.TensorSpec((), tf.int64),
-                     PUBLICATION_KEY: tf.TensorSpec((), tf.int64)}),
+          signature=ITERATION_SIGNATURE),
       reverb.Table.queue(
           REPORT_TABLE,
           max_size=REPORT_QUEUE_SIZE,
-          signature=tf.TensorSpec((WorkerReport.array_length(curriculum_names),), tf.float64)),
+          signature=report_signature(curriculum_names)),
   ]
+
+
+def read_items(address: str, table: str, signature, count: int) -> list:
+  """The data of up to `count` items of `table`; fewer when it stays empty READ_TIMEOUT_MS."""
+  dataset = reverb.TimestepDataset(
+      address, table, dtypes=tf.nest.map_structure(lambda spec: spec.dtype, signature),
+      shapes=tf.nest.map_structure(lambda spec: spec.shape, signature),
+      max_in_flight_samples_per_worker=1, rate_limiter_timeout_ms=READ_TIMEOUT_MS,
+      max_samples=count)
+  return [sample.data for sample in dataset]
 
 
 def experience_dataset(address: str, batch_size: int, prefetch_batches: int) -> tf.data.Dataset:
@@ -114,6 +129,10 @@ def experience_dataset(address: str, batch_size: int, prefetch_batches: int) -> 
           .batch(batch_size, drop_remainder=True)
           .map(lambda sample: (sample.data, sample.info))
           .prefetch(prefetch_batches))
+
+
+def report_signature(curriculum_names: Sequence[str]) -> tf.TensorSpec:
+  return tf.TensorSpec((WorkerReport.array_length(curriculum_names),), tf.float64)
 
 
 @dataclasses.dataclass
@@ -354,15 +373,16 @@ class TrainerSync:
       return True
     if not client.server_info()[ITERATION_TABLE].current_size:
       return False
-    return int(self._container.pull(ITERATION_TABLE)[PUBLICATION_KEY]) == self._publication
+    published = read_items(self._connection.address, ITERATION_TABLE, ITERATION_SIGNATURE, 1)
+    return bool(published) and int(published[0][PUBLICATION_KEY]) == self._publication
 
   def _drain(self) -> List[WorkerReport]:
-    client = self._connection.client
-    size = client.server_info()[REPORT_TABLE].current_size
+    size = self._connection.client.server_info()[REPORT_TABLE].current_size
     if not size:
       return []
-    return [WorkerReport.from_array(sample.data[0], self._curriculum_names)
-            for sample in client.sample(REPORT_TABLE, num_samples=size, emit_timesteps=False)]
+    return [WorkerReport.from_array(data.numpy(), self._curriculum_names)
+            for data in read_items(self._connection.address, REPORT_TABLE,
+                                   report_signature(self._curriculum_names), size)]
 
 
 class WorkerSync:

@@ -17,12 +17,14 @@ from tfagents_system import cpu_plan
 from tfagents_system import daemontools
 from tfagents_system import experiment_dir
 from tfagents_system import progress_display
+from tfagents_system import run_guard
+from tfagents_system import run_lock
+from tfagents_system import run_stop
+from tfagents_system import run_watch
 from tfagents_system import slurm_job
 from tfagents_system.run_settings import RunSettings
 
 PYTHON = sys.executable
-# How long a stopping trainer may take to finish its iteration and checkpoint.
-TRAINER_STOP_GRACE_S = 120.0
 
 
 class LaunchError(RuntimeError):
@@ -45,25 +47,31 @@ def _quiet_stderr():
 
 
 def check_inputs(settings: RunSettings):
-  """Loads params and config and tries the envs the way the programs will; returns the run spec."""
+  """Loads params and config and tries the envs the way the programs will; returns the run spec
+  and the params."""
   with _quiet_stderr():
     # Imported here: TensorFlow is slow to import, and the settings errors
     # found before this should not wait for it.
+    from tfagents_system import params_loading  # pylint: disable=g-import-not-at-top
     from tfagents_system import preflight  # pylint: disable=g-import-not-at-top
-    return preflight.check_run(settings.params, settings.config, settings.run_seed)
+    spec = preflight.check_run(settings.params, settings.config, settings.run_seed)
+    return spec, params_loading.load_train_params(settings.params, settings.config)
 
 
-def open_experiment(settings: RunSettings, spec) -> experiment_dir.ExperimentDir:
-  """The run's dir: resumed if it holds the same run, renamed away with SAC_FRESH=1."""
+def open_experiment(settings: RunSettings, spec,
+                    lock: run_lock.RunLock) -> experiment_dir.ExperimentDir:
+  """The run's dir, locked: resumed if it holds the same run, renamed away with SAC_FRESH=1."""
   from tfagents_system import preflight  # pylint: disable=g-import-not-at-top
   experiment = experiment_dir.ExperimentDir(settings.exp_dir)
-  if settings.fresh and os.path.exists(experiment.root):
+  holds_a_run = os.path.exists(experiment.root) and os.listdir(experiment.root) != [
+      os.path.basename(experiment.lock_file)]
+  if settings.fresh and holds_a_run:
     kept = f'{experiment.root}_{time.strftime("%Y%m%d-%H%M%S")}'
     os.rename(experiment.root, kept)
     print(f'starting over: the previous run is kept in {kept}')
   elif preflight.check_resumable(experiment, spec):
     print(f'resuming the run in {experiment.root}')
-  os.makedirs(experiment.root, exist_ok=True)
+  lock.acquire()
   preflight.save_run_spec(experiment, spec)
   return experiment
 
@@ -76,7 +84,10 @@ def plan_cpus(settings: RunSettings, local_workers: Sequence[int]) -> cpu_plan.C
 
 
 def choose_port(requested) -> int:
-  """The requested port if it is free, else any free one; Reverb talks on loopback."""
+  """The requested port if it is free on every interface (Reverb listens on all of them), else
+  raises; without a request, one the kernel says is free now. The replay server binds it seconds
+  later: a port taken meanwhile makes it crash at every start, which the crash-loop rule stops
+  the run for (run_watch.py)."""
   with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
     try:
       s.bind(('', requested or 0))
@@ -119,7 +130,7 @@ def write_services(settings: RunSettings, experiment: experiment_dir.ExperimentD
     worker = [PYTHON, '-m', 'tfagents_system.sac_collect']
     if i in remote:
       # SLURM pins it on its node and sets SLURM_PROCID to the step's task (0): env sets ours.
-      programs[name] = (remote[i].srun_command() + ['env', f'SLURM_PROCID={i}'] + worker
+      programs[name] = (remote[i].srun_command(name) + ['env', f'SLURM_PROCID={i}'] + worker
                         + [f'--reverb_address={reverb_host}:{port}'],
                         None, dict(env, **daemontools.thread_env(remote[i].cpus)))
     else:
@@ -149,19 +160,37 @@ class StopRequested(Exception):
   pass
 
 
-def _raise_stop(signum, _):
-  raise StopRequested(signal.Signals(signum).name)
+def _stop_on_signals():
+  """Ctrl-C, SIGTERM, and a closed terminal or SSH session (SIGHUP, unless the launcher runs
+  under nohup, which says the run must outlive the terminal) raise StopRequested, once: a second
+  signal (a closing terminal sends SIGHUP twice) must not interrupt the stop."""
+  hangup = [] if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN else [signal.SIGHUP]
+  stop_signals = [signal.SIGINT, signal.SIGTERM] + hangup
+
+  def raise_stop(signum, _):
+    ignore_stop_signals()
+    raise StopRequested(signal.Signals(signum).name)
+
+  def ignore_stop_signals():
+    for signum in stop_signals:
+      signal.signal(signum, signal.SIG_IGN)
+
+  for signum in stop_signals:
+    signal.signal(signum, raise_stop)
+  return ignore_stop_signals
 
 
 COMPLETED, STOPPED, FAILED = 'completed', 'stopped', 'failed'
 
 
-def supervise_run(experiment: experiment_dir.ExperimentDir, display) -> str:
-  """Runs the services until the trainer is done or a stop is asked for."""
+def supervise_run(experiment: experiment_dir.ExperimentDir, programs, watch: run_watch.RunWatch,
+                  guard: run_guard.Guard, display) -> str:
+  """Runs the services until the trainer is done, the run cannot heal, or a stop is asked for."""
   svscan = daemontools.Svscan(experiment.services_dir)
-  signal.signal(signal.SIGINT, _raise_stop)
-  signal.signal(signal.SIGTERM, _raise_stop)
+  service_dirs = [experiment.service_dir(p) for p in programs]
+  ignore_stop_signals = _stop_on_signals()
   started = time.time()
+  failure = None
   try:
     svscan.start()
     svscan.wait_until_supervised()
@@ -174,7 +203,8 @@ def supervise_run(experiment: experiment_dir.ExperimentDir, display) -> str:
         # Nothing can be saved any more, and svstat goes stale: supervise cannot write its state.
         display.message(f'error: {full_disk_failure(experiment)}')
         return FAILED
-      trainer = daemontools.svstat(experiment.service_dir(experiment_dir.TRAIN_PROGRAM))
+      services = dict(zip(programs, daemontools.svstat_all(service_dirs)))
+      trainer = services[experiment_dir.TRAIN_PROGRAM]
       if current.get('failed'):
         display.message(f"error: {current['failed']}")
         return FAILED
@@ -187,16 +217,22 @@ def supervise_run(experiment: experiment_dir.ExperimentDir, display) -> str:
       if not svscan.running():
         display.message('svscan stopped unexpectedly; stopping the run')
         return FAILED
+      failure = watch.observe(time.monotonic(), services, status)
+      if failure:
+        display.message(f'error: {failure.message(experiment.log_file(failure.program))}')
+        return FAILED
       time.sleep(1.0)
   except StopRequested as stop:
     display.message(f'{stop}: stopping every program')
     return STOPPED
   finally:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the stop
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    # The trainer first, while the replay server can still take its checkpoint.
-    svscan.stop(first=[experiment.service_dir(experiment_dir.TRAIN_PROGRAM)],
-                first_grace_s=TRAINER_STOP_GRACE_S)
+    ignore_stop_signals()
+    ended = run_stop.stop_run(
+        experiment, svscan, keep=[guard.pid],
+        trainer_can_checkpoint=not failure or failure.program != experiment_dir.REPLAY_PROGRAM)
+    if ended:
+      display.message(f'warning: ended by PID what was left of the run after the stop: '
+                      f'{", ".join(ended)}')
 
 
 def main() -> int:
@@ -204,7 +240,10 @@ def main() -> int:
   display = progress_display.ProgressDisplay(sys.stdout)
   try:
     settings = RunSettings.from_environ(os.environ)
-    spec = check_inputs(settings)
+    lock = run_lock.RunLock(settings.exp_dir)
+    if os.path.isdir(settings.exp_dir):
+      lock.acquire()  # a dir in use is refused before the slow checks
+    spec, params = check_inputs(settings)
     # In a job on several nodes, this (first) node runs the replay server and the trainer and
     # the workers run on the others.
     nodes = slurm_job.JobNodes.of_job(os.environ)
@@ -212,10 +251,12 @@ def main() -> int:
                                  settings.strict_cpus) if nodes else {}
     plan = plan_cpus(settings, [i for i in range(settings.num_workers) if i not in remote])
     port = choose_port(settings.reverb_port)
-    experiment = open_experiment(settings, spec)
+    experiment = open_experiment(settings, spec, lock)
   except (ValueError, LaunchError) as e:  # every input error type derives from these
     print(f'error: {e}', file=sys.stderr)
     return 2
+  # From here on, the run stops even if this process is killed.
+  guard = run_guard.Guard(experiment, lock)
   if plan.shared:
     display.message(f'warning: {sum(len(c) for c in plan.assignments.values())} CPUs requested '
                     f'but only {len(os.sched_getaffinity(0))} available; programs share CPUs')
@@ -230,7 +271,10 @@ def main() -> int:
     display.message(f'{experiment_dir.collect_program(i):<20} on node {worker.node} with srun, '
                     f'{worker.cpus} of its CPUs')
   display.message(f'experiment dir {experiment.root}; logs in {experiment.root}/logs/<program>/current')
-  outcome = supervise_run(experiment, display)
+  watch = run_watch.RunWatch(params.worker_report_timeout_s, time.monotonic())
+  outcome = supervise_run(experiment, experiment_dir.program_names(settings.num_workers), watch,
+                          guard, display)
+  guard.release()
   display.finish(experiment, settings, outcome == COMPLETED)
   return 1 if outcome == FAILED else 0
 

@@ -1,5 +1,8 @@
 """What every program of a run does first: flags, threads, params, specs, agent."""
+import ctypes
 import os
+import signal
+import sys
 
 from absl import flags
 from absl import logging
@@ -28,8 +31,24 @@ def size_thread_pools_to_cpus():
   return cpus
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def exit_with_supervise() -> None:
+  """SIGTERM when supervise is gone (killed by a user or the OOM killer): svscan starts a new
+  supervise and, with it, a second copy of this program, so this one must not go on (the trainer
+  finishes its iteration and checkpoints first). SAC_SUPERVISE_PID is set by the run file; a
+  program started otherwise (srun's, on another node) is signalled when its own parent goes."""
+  parent = int(os.environ.get('SAC_SUPERVISE_PID') or os.getppid())
+  ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+  if os.getppid() != parent:  # it was gone already: no signal will come
+    sys.exit(f'supervise (pid {parent}) is gone; exiting')
+
+
 def start_program(role: str) -> TrainParamsBase:
-  """Sizes TensorFlow's thread pools to this process's CPUs and loads TrainParams."""
+  """Ends with supervise, sizes TensorFlow's thread pools to this process's CPUs and loads
+  TrainParams."""
+  exit_with_supervise()
   cpus = size_thread_pools_to_cpus()
   logging.info('%s on CPUs %s', role, cpus)
   params = params_loading.load_train_params(FLAGS.params, FLAGS.config)

@@ -1,5 +1,7 @@
 """What the terminal shows while a run goes: one live progress line, then a summary."""
 import datetime
+import os
+import sys
 import time
 from typing import Any, Dict, Optional
 
@@ -33,28 +35,38 @@ class ProgressDisplay:
 
   def message(self, text: str) -> None:
     self._end_line()
-    print(text, file=self._stream, flush=True)
+    self._write(text + '\n')
 
   def update(self, status: Optional[Dict[str, Any]]) -> None:
     line = format_progress(status) if status else 'starting the programs...'
     if self._tty:
-      self._stream.write('\r\033[K' + line)
-      self._stream.flush()
+      self._write('\r\033[K' + line)
       self._line = line
     elif line != self._line and time.monotonic() - self._last_print >= REFRESH_S_WITHOUT_TTY:
-      print(line, file=self._stream, flush=True)
+      self._write(line + '\n')
       self._line, self._last_print = line, time.monotonic()
 
   def _end_line(self) -> None:
     if self._tty and self._line is not None:
-      self._stream.write('\n')
+      self._write('\n')
       self._line = None
+
+  def _write(self, text: str) -> None:
+    try:
+      self._stream.write(text)
+      self._stream.flush()
+    except OSError:
+      # The terminal was closed (SIGHUP) or the pipe's reader is gone: the run goes on, or
+      # stops, regardless; what it says from now on goes nowhere, also at the exit's flush.
+      devnull = os.open(os.devnull, os.O_WRONLY)
+      os.dup2(devnull, self._stream.fileno())
+      os.close(devnull)
 
   def finish(self, experiment, settings, completed: bool) -> None:
     status = experiment.read_status() or {}
     self._end_line()
     if status:
-      print(format_progress(status), file=self._stream)
+      self._write(format_progress(status) + '\n')
     head = 'Training complete.' if completed else 'Training stopped before the end.'
     eval_return = status.get('eval_return')
     lines = [head]
@@ -68,8 +80,13 @@ class ProgressDisplay:
         f'  program logs        {experiment.root}/logs/<program>/current',
     ]
     if latest:
+      # The interpreter this run used (.venv's, or SAC_PYTHON), as the command from the repository
+      # root needs it.
+      repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+      python = (os.path.relpath(sys.executable, repo)
+                if sys.executable.startswith(repo + os.sep) else sys.executable)
       lines.append(
-          f'  evaluate the policy: .venv/bin/python tfagents_system/run.py --params {settings.params} '
+          f'  evaluate the policy: {python} tfagents_system/run.py --params {settings.params} '
           f'--exp_dir {experiment.root} --config {settings.config} --num_episodes 5 '
           f'--checkpoint {latest.rsplit("/", 1)[-1]} --seed 0')
-    print('\n'.join(lines), file=self._stream, flush=True)
+    self._write('\n'.join(lines) + '\n')

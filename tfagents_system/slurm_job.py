@@ -92,10 +92,14 @@ class RemoteWorker:
   # without --mem asks for all of it, and the next worker's step there would wait forever.
   memory_mb: Optional[int] = None
 
-  def srun_command(self) -> List[str]:
+  def srun_command(self, step_name: str) -> List[str]:
+    """srun for the worker, started through srun_step so that the step an srun killed before
+    left running is cancelled first."""
     # --exact: the step gets just these CPUs, and SLURM pins the worker to them on its node.
-    command = ['srun', '--nodes=1', '--ntasks=1', f'--nodelist={self.node}',
-               f'--cpus-per-task={self.cpus}', '--exact', '--export=ALL']
+    command = [sys.executable, '-m', 'tfagents_system.srun_step', step_name,
+               'srun', f'--job-name={step_name}', '--nodes=1', '--ntasks=1',
+               f'--nodelist={self.node}', f'--cpus-per-task={self.cpus}', '--exact',
+               '--export=ALL']
     if self.memory_mb is not None:
       command.append(f'--mem={self.memory_mb}M')
     return command + (['--overlap'] if self.shared else [])
