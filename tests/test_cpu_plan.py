@@ -29,6 +29,24 @@ def test_too_few_cpus_are_shared_round_robin():
   assert plan.assignments == {'train': [0, 1]}
 
 
+def test_too_few_cpus_leave_the_trainer_its_own_and_the_others_share_the_rest():
+  requests = [('reverb', 1), ('train', 1), ('w0', 1), ('w1', 1)]
+  plan = plan_cpus([0, 1], requests, dedicated={'train'})
+  assert plan.shared
+  assert plan.assignments == {'reverb': [0], 'train': [1], 'w0': [0], 'w1': [0]}
+  assert plan.sharing() == 'CPU 0: reverb, w0, w1; CPU 1: train'
+  plan = plan_cpus([0, 1, 2], [('reverb', 1), ('train', 2), ('w0', 1), ('w1', 1)],
+                   dedicated={'train'})
+  assert plan.assignments == {'reverb': [0], 'train': [1, 2], 'w0': [0], 'w1': [0]}
+  # With one CPU, or a trainer asking for all of them, nothing is left to keep apart.
+  assert plan_cpus([0], requests, dedicated={'train'}).assignments == {
+      'reverb': [0], 'train': [0], 'w0': [0], 'w1': [0]}
+  assert plan_cpus([0, 1], [('reverb', 1), ('train', 2)], dedicated={'train'}).assignments == {
+      'reverb': [0], 'train': [0, 1]}
+  assert plan_cpus([0, 1], [('reverb', 1), ('train', 2)]).sharing() == (
+      'CPU 0: reverb; CPUs 0-1: train')
+
+
 def test_strict_refuses_to_share():
   with pytest.raises(CpuPlanError, match='4 CPUs requested but only 2 available'):
     plan_cpus([0, 1], [('a', 2), ('b', 2)], strict=True)

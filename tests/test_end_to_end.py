@@ -13,6 +13,7 @@ from tf_agents.policies import py_tf_eager_policy
 from tf_agents.policies import random_py_policy
 
 from tfagents_system import iteration_timing
+from tfagents_system.cpu_plan import parse_cpu_list
 from tfagents_system.envs.point_mass import PointMassEnv
 from training_run import TrainingRun
 from training_run import read_scalars
@@ -106,6 +107,10 @@ def test_each_program_ran_pinned_to_its_planned_cpus(finished_run):
     assert len(set(planned.values())) == 4
   else:
     assert 'programs share CPUs' in finished_run.output
+  if available >= 2:  # enough for the trainer to keep its CPU to itself
+    trainer = set(parse_cpu_list(planned['sac_train']))
+    assert all(not trainer & set(parse_cpu_list(cpus))
+               for program, cpus in planned.items() if program != 'sac_train'), planned
 
 
 def test_policy_learned_far_better_than_random(finished_run):

@@ -1,7 +1,8 @@
 """Which CPUs each program of a run is pinned to."""
+import collections
 import dataclasses
 import itertools
-from typing import Dict, Iterable, List, Sequence, Tuple
+from typing import Collection, Dict, Iterable, List, Sequence, Tuple
 
 
 class CpuPlanError(ValueError):
@@ -42,13 +43,24 @@ class CpuPlan:
   def cpus_of(self, program: str) -> List[int]:
     return self.assignments[program]
 
+  def sharing(self) -> str:
+    """Which programs run on which CPUs, e.g. 'CPU 0: a, b; CPU 1: c'."""
+    programs_on = collections.defaultdict(list)
+    for name, cpus in self.assignments.items():
+      programs_on[format_cpu_list(cpus)].append(name)
+    return '; '.join(f'CPU{"s" if len(parse_cpu_list(cpus)) > 1 else ""} {cpus}: '
+                     f'{", ".join(names)}' for cpus, names in sorted(
+                         programs_on.items(), key=lambda item: parse_cpu_list(item[0])))
+
 
 def plan_cpus(available: Sequence[int], requests: Sequence[Tuple[str, int]],
-              strict: bool = False) -> CpuPlan:
+              strict: bool = False, dedicated: Collection[str] = ()) -> CpuPlan:
   """Gives each (program, count) request its own CPUs out of `available`.
 
-  When there are too few, programs share: each still gets `count` CPUs (at most
-  all of them), handed out round-robin, unless `strict` refuses instead.
+  When there are too few, programs share: each still gets `count` CPUs (at most all of them),
+  handed out round-robin, unless `strict` refuses instead. The programs named in `dedicated`
+  keep the last CPUs to themselves as long as one CPU is left for the others: the trainer's
+  SGD steps are the run's bottleneck when they share a CPU with a worker.
   """
   available = sorted(available)
   for name, count in requests:
@@ -59,6 +71,20 @@ def plan_cpus(available: Sequence[int], requests: Sequence[Tuple[str, int]],
     raise CpuPlanError(
         f'{needed} CPUs requested but only {len(available)} available '
         f'({format_cpu_list(available)}); SAC_STRICT_CPUS=1 refuses to share them')
+  if needed <= len(available):
+    return CpuPlan(_round_robin(available, requests), shared=False)
+  own = [(name, count) for name, count in requests if name in dedicated]
+  kept = sum(count for _, count in own)
+  if not own or kept >= len(available):
+    return CpuPlan(_round_robin(available, requests), shared=True)
+  others = [(name, count) for name, count in requests if name not in dedicated]
+  assignments = {**_round_robin(available[len(available) - kept:], own),
+                 **_round_robin(available[:len(available) - kept], others)}
+  return CpuPlan({name: assignments[name] for name, _ in requests}, shared=True)
+
+
+def _round_robin(available: Sequence[int], requests: Sequence[Tuple[str, int]]
+                 ) -> Dict[str, List[int]]:
   cycle = itertools.cycle(available)
   assignments = {}
   for name, count in requests:
@@ -66,4 +92,4 @@ def plan_cpus(available: Sequence[int], requests: Sequence[Tuple[str, int]],
     while len(cpus) < min(count, len(available)):
       cpus.add(next(cycle))
     assignments[name] = sorted(cpus)
-  return CpuPlan(assignments, shared=needed > len(available))
+  return assignments

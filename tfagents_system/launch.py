@@ -80,7 +80,8 @@ def plan_cpus(settings: RunSettings, local_workers: Sequence[int]) -> cpu_plan.C
   requests = [(experiment_dir.REPLAY_PROGRAM, settings.reverb_cpus),
               (experiment_dir.TRAIN_PROGRAM, settings.train_cpus)]
   requests += [(experiment_dir.collect_program(i), settings.worker_cpus) for i in local_workers]
-  return cpu_plan.plan_cpus(sorted(os.sched_getaffinity(0)), requests, settings.strict_cpus)
+  return cpu_plan.plan_cpus(sorted(os.sched_getaffinity(0)), requests, settings.strict_cpus,
+                            dedicated={experiment_dir.TRAIN_PROGRAM})
 
 
 def choose_port(requested) -> int:
@@ -259,7 +260,8 @@ def main() -> int:
   guard = run_guard.Guard(experiment, lock)
   if plan.shared:
     display.message(f'warning: {sum(len(c) for c in plan.assignments.values())} CPUs requested '
-                    f'but only {len(os.sched_getaffinity(0))} available; programs share CPUs')
+                    f'but only {len(os.sched_getaffinity(0))} available; programs share CPUs '
+                    f'({plan.sharing()})')
   for node in sorted({worker.node for worker in remote.values() if worker.shared}):
     display.message(f'warning: the workers on node {node} need more CPUs than the job has '
                     'there; they share them')
