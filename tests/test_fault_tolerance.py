@@ -42,31 +42,32 @@ def assert_train_step_never_went_back_more_than_a_checkpoint_period(run):
     highest = max(highest, step)
 
 
-def test_chaos_kills_random_programs_and_the_run_completes(tmp_path):
-  run = TrainingRun(tmp_path, dict(FAST, num_iter=40)).start()
-  chaos = None
+def test_chaos_from_the_launch_on_kills_random_programs_and_the_run_completes(tmp_path):
+  run = TrainingRun(tmp_path, dict(FAST, num_iter=16))
+  # Started beside run_script.sh, as a user would: the first kill comes as soon as a program
+  # is up, before the first checkpoint, the others one per step of progress.
+  chaos = subprocess.Popen([os.path.join(REPO, 'scripts', 'chaos.sh'), '--from-launch',
+                            run.exp_dir, '8', '12'], stdout=subprocess.PIPE, text=True)
+  run.start()
   try:
-    run.wait_for_iteration(2)
-    chaos = subprocess.Popen([os.path.join(REPO, 'scripts', 'chaos.sh'), run.exp_dir, '4', '8'],
-                             stdout=subprocess.PIPE, text=True)
     assert run.wait() == 0, run.output
-    chaos_output, _ = chaos.communicate(timeout=30)
+    chaos_output, _ = chaos.communicate(timeout=60)
     kills = re.findall(r'killed (\w+)', chaos_output)
     assert len(kills) >= 2, chaos_output
     status = run.status()
-    assert status['iteration'] == 40 and status['train_step'] == 40 * STEPS
-    assert sorted(iterations_summarized(run)) == list(range(40))  # each exactly once
+    assert status['iteration'] == 16 and status['train_step'] == 16 * STEPS
+    assert sorted(iterations_summarized(run)) == list(range(16))  # each exactly once
     assert_train_step_never_went_back_more_than_a_checkpoint_period(run)
     assert run.leftover_processes() == []
   finally:
-    if chaos and chaos.poll() is None:
+    if chaos.poll() is None:
       chaos.kill()
       chaos.wait()
     run.cleanup()
 
 
 def test_killed_replay_server_reloads_its_checkpoint_and_training_goes_on(tmp_path):
-  run = TrainingRun(tmp_path, dict(FAST, num_iter=24)).start()
+  run = TrainingRun(tmp_path, dict(FAST, num_iter=16)).start()
   try:
     checkpoint = wait_until(lambda: (run.status() or {}).get('checkpoint'))
     os.kill(run.program_pid('sac_replay_buffer'), signal.SIGKILL)
