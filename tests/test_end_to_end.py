@@ -16,7 +16,9 @@ from tfagents_system import iteration_timing
 from tfagents_system.cpu_plan import parse_cpu_list
 from tfagents_system.envs.point_mass import PointMassEnv
 from training_run import TrainingRun
+from training_run import program_rows
 from training_run import read_scalars
+from training_run import run_status
 
 NUM_ITER = 60
 CONFIG = {
@@ -92,6 +94,13 @@ def test_run_completes_and_reports(finished_run):
     assert os.path.isfile(os.path.join(run.exp_dir, name))
   for program in ('sac_replay_buffer', 'sac_train', 'sac_collect_0', 'sac_collect_1'):
     assert os.path.getsize(os.path.join(run.exp_dir, 'logs', program, 'current')) > 0
+
+
+def test_status_of_the_finished_run(finished_run):
+  output = run_status(finished_run.exp_dir)
+  assert {row['state'] for row in program_rows(output).values()} == {'stopped'}, output
+  assert re.search(r'^iteration 60/60 \| env steps [\d,]+ \| eval return -?[\d.]+ .*'
+                   r'\| done: yes', output, re.M), output
 
 
 def test_nothing_is_left_running(finished_run):

@@ -1,29 +1,15 @@
-"""tfagents_system.status on real runs: while they train, once stopped, and once finished."""
+"""tfagents_system.status on a real run: while it trains, then once stopped (a finished run:
+tests/test_end_to_end.py)."""
 import re
 import signal
 import subprocess
-import sys
 
-from training_run import REPO
 from training_run import TrainingRun
+from training_run import program_rows
+from training_run import run_status
 from training_run import wait_until
 
 PROGRAMS = ('sac_replay_buffer', 'sac_train', 'sac_collect_0', 'sac_collect_1')
-
-
-def run_status(exp_dir):
-  result = subprocess.run([sys.executable, '-m', 'tfagents_system.status', exp_dir], cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
-  assert result.returncode == 0, result.stderr
-  return result.stdout
-
-
-def program_rows(output):
-  """{program: {'state': ..., 'pid': ..., 'seconds': ..., 'starts': ..., 'CPUs': ...}}."""
-  lines = output.splitlines()
-  header = lines[1].split()
-  return {line.split()[0]: dict(zip(header[1:], line.split()[1:]))
-          for line in lines[2:] if line.startswith('sac_')}
 
 
 def pinned_cpus(pid):
@@ -65,23 +51,3 @@ def test_while_training_then_after_a_stop(tmp_path):
     assert re.search(r'^iteration \d+/1000 \| env steps .* \| done: no', output, re.M), output
   finally:
     run.cleanup()
-
-
-def test_finished_run_is_done(tmp_path):
-  run = TrainingRun(tmp_path, {'num_iter': 3}).start()
-  try:
-    assert run.wait(timeout_s=120) == 0, run.output
-    output = run_status(run.exp_dir)
-    assert {row['state'] for row in program_rows(output).values()} == {'stopped'}, output
-    assert re.search(r'^iteration 3/3 \| env steps [\d,]+ \| eval return -?[\d.]+ .*'
-                     r'\| done: yes', output, re.M), output
-  finally:
-    run.cleanup()
-
-
-def test_a_dir_that_is_not_an_experiment_is_a_one_line_error(tmp_path):
-  result = subprocess.run([sys.executable, '-m', 'tfagents_system.status', str(tmp_path)],
-                          cwd=REPO, capture_output=True, text=True, timeout=60)
-  assert result.returncode == 2
-  assert result.stderr.strip().splitlines() == [
-      f'error: {tmp_path} is not an experiment dir (no services/ or status.json in it)']

@@ -5,6 +5,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import uuid
 
@@ -108,6 +109,21 @@ class TrainingRun:
       except ProcessLookupError:
         pass
     shutil.rmtree(self.exp_dir, ignore_errors=True)
+
+
+def run_status(exp_dir):
+  result = subprocess.run([sys.executable, '-m', 'tfagents_system.status', exp_dir], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+  assert result.returncode == 0, result.stderr
+  return result.stdout
+
+
+def program_rows(output):
+  """{program: {'state': ..., 'pid': ..., 'seconds': ..., 'starts': ..., 'CPUs': ...}}."""
+  lines = output.splitlines()
+  header = lines[1].split()
+  return {line.split()[0]: dict(zip(header[1:], line.split()[1:]))
+          for line in lines[2:] if line.startswith('sac_')}
 
 
 def wait_until(predicate, timeout_s=300, interval_s=0.5):
