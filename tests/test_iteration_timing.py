@@ -49,3 +49,21 @@ def test_worker_reports_round_trip_with_their_timings_and_curriculum():
                         policy_pull_seconds=0.003, publication_wait_seconds=0.9,
                         curriculum={'mass': 2.5})
   assert WorkerReport.from_array(report.to_array(names), names) == report
+
+
+def pace(sgd, collect, evaluate=0.0):
+  return {timing.SGD_SECONDS: sgd, timing.WORKER_COLLECT_SECONDS: collect,
+          timing.WORKER_EVAL_SECONDS: evaluate, timing.ITERATION_SECONDS: max(sgd, collect) + 0.1,
+          timing.SYNC_OVERHEAD_FRACTION: 0.05}
+
+
+def test_the_bottleneck_is_the_side_that_sets_the_pace_and_says_what_to_change():
+  trainer = timing.bottleneck(pace(sgd=0.8, collect=0.2, evaluate=0.05))
+  assert trainer.startswith('trainer-bound (SGD 0.80 s, busiest worker 0.25 s of a 0.90 s '
+                            'iteration, sync overhead 5%): ')
+  assert 'SAC_TRAIN_CPUS' in trainer
+  workers = timing.bottleneck(pace(sgd=0.3, collect=1.0, evaluate=0.2))
+  assert workers.startswith('collector-bound (SGD 0.30 s, busiest worker 1.20 s')
+  assert 'SAC_NUM_COLLECT_WORKERS' in workers
+  assert timing.bottleneck(pace(sgd=0.5, collect=0.5)).startswith('balanced (')
+  assert timing.bottleneck({timing.SGD_SECONDS: 0.5}) is None  # no worker reported

@@ -9,7 +9,7 @@ worker's collect + eval); the rest is the sync overhead: publishing and pulling 
 reporting, and the latency of noticing a publication or a report.
 """
 import time
-from typing import Dict
+from typing import Dict, Optional
 
 from tfagents_system.iteration_sync import IterationSummary
 
@@ -27,6 +27,9 @@ WORKER_EVAL_SECONDS = PREFIX + 'worker_eval_seconds'
 WORKER_COLLECT_ENV_STEPS_PER_SEC = PREFIX + 'worker_collect_env_steps_per_sec'
 COLLECT_PHASE_ENV_STEPS_PER_SEC = PREFIX + 'collect_phase_env_steps_per_sec'
 SYNC_OVERHEAD_FRACTION = PREFIX + 'sync_overhead_fraction'
+
+# The trainer's SGD and the busiest worker within this factor of each other set the pace together.
+BALANCED_WITHIN = 1.15
 
 # The trainer's phases, in the order they happen in an iteration.
 BOOKKEEPING, PUBLISH, SGD, BARRIER_WAIT = 'bookkeeping', 'publish', 'sgd', 'barrier_wait'
@@ -74,3 +77,23 @@ def timing_scalars(trainer_seconds: Dict[str, float], summary: IterationSummary,
   useful = trainer_seconds.get(BOOKKEEPING, 0.0) + max(trainer_seconds[SGD], busiest_worker)
   scalars[SYNC_OVERHEAD_FRACTION] = max(0.0, iteration_seconds - useful) / iteration_seconds
   return scalars
+
+
+def bottleneck(timing: Dict[str, float]) -> Optional[str]:
+  """Which side set the pace of an iteration, from its RunTime/* breakdown, and what would
+  speed it up; None without worker timings (no report yet)."""
+  if WORKER_COLLECT_SECONDS not in timing:
+    return None
+  sgd = timing[SGD_SECONDS]
+  workers = timing[WORKER_COLLECT_SECONDS] + timing.get(WORKER_EVAL_SECONDS, 0.0)
+  pace = (f'SGD {sgd:.2f} s, busiest worker {workers:.2f} s of a {timing[ITERATION_SECONDS]:.2f} s '
+          f'iteration, sync overhead {100 * timing.get(SYNC_OVERHEAD_FRACTION, 0.0):.0f}%')
+  if sgd > BALANCED_WITHIN * workers:
+    return (f'trainer-bound ({pace}): give the trainer more CPUs (SAC_TRAIN_CPUS) or collect '
+            'more per SGD step (more n_train_episodes_per_iter, fewer num_steps_per_iter); more '
+            'workers would only wait longer')
+  if workers > BALANCED_WITHIN * sgd:
+    return (f'collector-bound ({pace}): add workers (SAC_NUM_COLLECT_WORKERS) where CPUs are '
+            'free, give each more (SAC_COLLECT_WORKER_CPUS), or evaluate less '
+            '(n_eval_episodes, eval_period_itrs)')
+  return f'balanced ({pace})'

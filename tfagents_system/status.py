@@ -16,6 +16,7 @@ from absl import app
 
 from tfagents_system import daemontools
 from tfagents_system import experiment_dir
+from tfagents_system import iteration_timing
 from tfagents_system.progress_display import format_progress
 
 # program_setup.start_program logs '<role> on CPUs [...]' once each time a program starts.
@@ -97,7 +98,11 @@ def format_run_status(status: Optional[dict], now: float) -> str:
   done = 'yes' if status.get('done') else 'no'
   updated = (f" (updated {now - status['updated']:.0f} s ago)"
              if status.get('updated') is not None else '')
-  return f'{format_progress(status)} | done: {done}{updated}'
+  lines = [f'{format_progress(status)} | done: {done}{updated}']
+  pace = iteration_timing.bottleneck(status.get('timing') or {})
+  if pace:
+    lines.append(f'last iteration: {pace}')
+  return '\n'.join(lines)
 
 
 def main(argv):
