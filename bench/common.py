@@ -77,11 +77,10 @@ def planned_cpus(program: str, num_workers: int) -> List[int]:
   """The CPUs the launcher pins `program` to in a run of the default variables with N workers."""
   from tfagents_system import cpu_plan  # pylint: disable=g-import-not-at-top
   variables = default_variables()
-  requests = [('sac_replay_buffer', int(variables['SAC_REVERB_CPUS'])),
-              ('sac_train', int(variables['SAC_TRAIN_CPUS']))]
-  requests += [(f'sac_collect_{i}', int(variables['SAC_COLLECT_WORKER_CPUS']))
-               for i in range(num_workers)]
-  return cpu_plan.plan_cpus(sorted(os.sched_getaffinity(0)), requests, False).cpus_of(program)
+  return cpu_plan.plan_run(sorted(os.sched_getaffinity(0)), int(variables['SAC_REVERB_CPUS']),
+                           int(variables['SAC_TRAIN_CPUS']),
+                           int(variables['SAC_COLLECT_WORKER_CPUS']),
+                           range(num_workers)).cpus_of(program)
 
 
 def run_pinned_child(module: str, args: Sequence[str], cpus: Optional[Sequence[int]] = None,

@@ -4,6 +4,7 @@ from tfagents_system.cpu_plan import CpuPlanError
 from tfagents_system.cpu_plan import format_cpu_list
 from tfagents_system.cpu_plan import parse_cpu_list
 from tfagents_system.cpu_plan import plan_cpus
+from tfagents_system.cpu_plan import plan_run
 
 
 def test_parse_and_format_non_contiguous_lists():
@@ -45,6 +46,15 @@ def test_too_few_cpus_leave_the_trainer_its_own_and_the_others_share_the_rest():
       'reverb': [0], 'train': [0, 1]}
   assert plan_cpus([0, 1], [('reverb', 1), ('train', 2)]).sharing() == (
       'CPU 0: reverb; CPUs 0-1: train')
+
+
+def test_a_runs_plan_names_its_programs_and_keeps_the_trainer_apart():
+  plan = plan_run([0, 1], reverb_cpus=1, train_cpus=1, worker_cpus=1, workers=[0, 1])
+  assert plan.assignments == {'sac_replay_buffer': [0], 'sac_train': [1], 'sac_collect_0': [0],
+                              'sac_collect_1': [0]}
+  # Workers running on other nodes (a multi-node job) are not planned here.
+  assert list(plan_run(range(4), 1, 1, 1, workers=[1]).assignments) == [
+      'sac_replay_buffer', 'sac_train', 'sac_collect_1']
 
 
 def test_strict_refuses_to_share():

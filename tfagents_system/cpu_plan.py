@@ -4,6 +4,8 @@ import dataclasses
 import itertools
 from typing import Collection, Dict, Iterable, List, Sequence, Tuple
 
+from tfagents_system import experiment_dir
+
 
 class CpuPlanError(ValueError):
   """The CPUs cannot be planned as asked, described in one line."""
@@ -81,6 +83,16 @@ def plan_cpus(available: Sequence[int], requests: Sequence[Tuple[str, int]],
   assignments = {**_round_robin(available[len(available) - kept:], own),
                  **_round_robin(available[:len(available) - kept], others)}
   return CpuPlan({name: assignments[name] for name, _ in requests}, shared=True)
+
+
+def plan_run(available: Sequence[int], reverb_cpus: int, train_cpus: int, worker_cpus: int,
+             workers: Iterable[int], strict: bool = False) -> CpuPlan:
+  """The plan of a run's programs on this machine: the replay server, the trainer (kept apart
+  when CPUs are scarce) and the workers with the given indices."""
+  requests = [(experiment_dir.REPLAY_PROGRAM, reverb_cpus),
+              (experiment_dir.TRAIN_PROGRAM, train_cpus)]
+  requests += [(experiment_dir.collect_program(i), worker_cpus) for i in workers]
+  return plan_cpus(available, requests, strict, dedicated={experiment_dir.TRAIN_PROGRAM})
 
 
 def _round_robin(available: Sequence[int], requests: Sequence[Tuple[str, int]]

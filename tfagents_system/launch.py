@@ -11,7 +11,7 @@ import signal
 import socket
 import sys
 import time
-from typing import Dict, Sequence
+from typing import Dict
 
 from tfagents_system import cpu_plan
 from tfagents_system import daemontools
@@ -74,14 +74,6 @@ def open_experiment(settings: RunSettings, spec,
   lock.acquire()
   preflight.save_run_spec(experiment, spec)
   return experiment
-
-
-def plan_cpus(settings: RunSettings, local_workers: Sequence[int]) -> cpu_plan.CpuPlan:
-  requests = [(experiment_dir.REPLAY_PROGRAM, settings.reverb_cpus),
-              (experiment_dir.TRAIN_PROGRAM, settings.train_cpus)]
-  requests += [(experiment_dir.collect_program(i), settings.worker_cpus) for i in local_workers]
-  return cpu_plan.plan_cpus(sorted(os.sched_getaffinity(0)), requests, settings.strict_cpus,
-                            dedicated={experiment_dir.TRAIN_PROGRAM})
 
 
 def choose_port(requested) -> int:
@@ -250,7 +242,10 @@ def main() -> int:
     nodes = slurm_job.JobNodes.of_job(os.environ)
     remote = nodes.place_workers(settings.num_workers, settings.worker_cpus,
                                  settings.strict_cpus) if nodes else {}
-    plan = plan_cpus(settings, [i for i in range(settings.num_workers) if i not in remote])
+    plan = cpu_plan.plan_run(sorted(os.sched_getaffinity(0)), settings.reverb_cpus,
+                             settings.train_cpus, settings.worker_cpus,
+                             [i for i in range(settings.num_workers) if i not in remote],
+                             settings.strict_cpus)
     port = choose_port(settings.reverb_port)
     experiment = open_experiment(settings, spec, lock)
   except (ValueError, LaunchError) as e:  # every input error type derives from these
