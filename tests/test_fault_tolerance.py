@@ -155,7 +155,12 @@ def test_killed_trainer_resumes_from_its_checkpoint(tmp_path):
     run.wait_for_iteration(CHECKPOINT_ITRS + 2)
     os.kill(run.program_pid('sac_train'), signal.SIGKILL)
     assert run.wait() == 0, run.output
-    assert re.search(r'Resuming at iteration \d+', log_of(run, 'sac_train'))
+    trainer_log = log_of(run, 'sac_train')
+    assert re.search(r'Resuming at iteration \d+', trainer_log)
+    # The restarted trainer's replay: as many items as the durable buffer held, resampled.
+    loaded, held = map(int, re.search(r'Trainer replay loaded: (\d+) items resampled from the '
+                                      r'(\d+) of the replay buffer', trainer_log).groups())
+    assert held > 0 and loaded >= held
     assert sorted(iterations_summarized(run)) == list(range(20))
     assert_train_step_never_went_back_more_than_a_checkpoint_period(run)
     assert run.status()['train_step'] == 20 * STEPS

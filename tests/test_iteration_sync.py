@@ -11,6 +11,7 @@ import time
 
 import pytest
 import reverb
+from tf_agents.specs import tensor_spec
 
 from tfagents_system import iteration_sync
 from tfagents_system import params_loading
@@ -18,6 +19,7 @@ from tfagents_system import program_setup
 from tfagents_system import workers
 from tfagents_system.curriculum import Curriculum
 from tfagents_system.replay_connection import ReplayConnection
+from tfagents_system.trainer_replay import TrainerReplay
 
 from training_run import REPO
 
@@ -101,11 +103,13 @@ def run(tmp_path):
   for thread in worker_threads:
     thread.start()
   try:
+    replay = TrainerReplay(
+        tensor_spec.add_outer_dim(agent.collect_data_spec, params.train_sequence_length),
+        params.replay_capacity, params.train_batch_size)
     sync = iteration_sync.TrainerSync(
         ReplayConnection(address, params.replay_reconnect_timeout_s),
         iteration_sync.synced_variables(agent.collect_policy.variables(), train_step),
-        NUM_WORKERS, names, params.train_batch_size, params.prefetch_batches,
-        params.worker_report_timeout_s)
+        NUM_WORKERS, names, replay, params.train_batch_size, params.worker_report_timeout_s)
     yield sync, server, params, gate
     gate.set()
     sync.publish(NUM_ITER)  # workers see that training is over
@@ -118,11 +122,14 @@ def run(tmp_path):
     server.kill()
 
 
-def consume_batches(count, between=lambda k: None):
-  def run_steps(experience):
-    for k in range(count):
-      batch, _ = next(experience)
-      between(k)
+def consume_batches(between=lambda k: None):
+  """A run_steps for TrainerSync.train: takes batches, calling `between(k)` after the k-th."""
+  taken = []
+  def run_steps(replay, steps):
+    for _ in range(steps):
+      batch = next(replay)
+      taken.append(batch)
+      between(len(taken) - 1)
     return batch
   return run_steps
 
@@ -156,35 +163,38 @@ def test_server_restarted_during_the_initial_collection_and_the_sgd_steps(run):
     sync.publish(iteration)
     restart_mid_sgd = (lambda k: server.restart_empty() if k == 2 and not server.restarts > 1
                        else None)
-    batch = sync.train(consume_batches(5, restart_mid_sgd if iteration == 1 else lambda k: None),
-                       iteration, no_stop)
+    batch = sync.train(consume_batches(restart_mid_sgd if iteration == 1 else lambda k: None),
+                       8, iteration, no_stop)
     assert batch.observation.shape[0] == params.train_batch_size
     summary = sync.gather(iteration, no_stop)
     assert summary.missing_workers == [], iteration
     assert {r.iteration for r in summary.reports} == {iteration}
     assert summary.curriculum == Curriculum.from_env_config(params.env_config).values_at(iteration)
   assert server.restarts == 2
-  # The restart mid-SGD emptied the buffer: the random-policy episodes were collected again.
-  assert server.items >= params.train_batch_size
+  # The restart mid-SGD emptied the server, not the trainer's replay: it has all it took in.
+  # (The last iteration's experience may still be on its way.)
+  assert sync.replay.size >= (params.n_buffer_init_episodes + (NUM_ITER - 1) * NUM_WORKERS
+                              * params.n_train_episodes_per_iter) * (params.episode_length - 1)
 
 
-def test_sampling_from_a_buffer_short_of_a_batch_times_out_and_refills_it(run):
+def test_a_replay_short_of_a_batch_that_does_not_grow_is_refilled(run):
   sync, _, params, gate = run
   no_stop = threading.Event()
   gate.set()
   # No initial collection at all: the buffer is empty when the SGD steps start.
   sync.publish(0)
-  batch = sync.train(consume_batches(1), 0, no_stop)
+  batch = sync.train(consume_batches(), 1, 0, no_stop)
   assert batch.observation.shape[0] == params.train_batch_size
+  assert sync.replay.size >= params.n_buffer_init_episodes * (params.episode_length - 1)
   assert sync.gather(0, no_stop).missing_workers == []
 
 
-def test_a_stop_during_sampling_from_an_empty_buffer_returns(run):
+def test_a_stop_while_the_replay_is_short_of_a_batch_returns(run):
   sync, _, _, _ = run
   stop = threading.Event()
   stop.set()
   sync.publish(0)
-  assert sync.train(consume_batches(1), 0, stop) is None
+  assert sync.train(consume_batches(), 1, 0, stop) is None
 
 
 def test_reads_of_the_small_tables_give_up_on_an_empty_table(run):

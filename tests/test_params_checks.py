@@ -91,7 +91,7 @@ def test_a_bool_is_no_whole_number():
     ('num_iter', 0), ('num_steps_per_iter', 0), ('num_steps_per_iter', 1e3),
     ('episode_length', 0), ('n_episodes_in_buffer', 0), ('n_train_episodes_per_iter', 0),
     ('n_eval_episodes', -1), ('n_buffer_init_episodes', -1), ('n_buffer_init_episodes', False),
-    ('eval_period_itrs', -10), ('prefetch_batches', -2), ('prefetch_batches', 2.5),
+    ('eval_period_itrs', -10),
     ('train_batch_size', 0), ('train_batch_size', '128'),
     ('log_period_itrs', 0), ('checkpoint_period_itrs', 0), ('checkpoint_period_itrs', -1),
     ('worker_report_timeout_s', 0), ('worker_report_timeout_s', -1.0),
@@ -112,7 +112,6 @@ def test_a_bad_value_is_refused_naming_field_and_value(field, value):
     ('critic_joint_fc_layer_params', None),
     ('lstm_size', [16, 16]), ('recurrent_sequence_length', 2),
     ('num_iter', np.int64(5)), ('n_eval_episodes', 0),
-    ('prefetch_batches', 0), ('prefetch_batches', tf.data.AUTOTUNE),
     ('checkpoint_period_itrs', 1000),
     ('worker_report_timeout_s', 30), ('worker_report_timeout_s', math.inf),
 ])

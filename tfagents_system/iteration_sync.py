@@ -1,7 +1,9 @@
 """How the trainer and the collect workers keep in step, entirely through Reverb.
 
 Tables on the replay server:
-  experience      the replay buffer the trainer samples from.
+  experience      the replay buffer: the durable copy, checkpointed and reloaded on restarts.
+  experience_feed the same items, each read once by the trainer into its own copy, which it
+                  samples at memory speed (trainer_replay.py).
   variables       the latest policy variables and train step (ReverbVariableContainer).
   iteration       the iteration the latest policy was published for; tiny, so
                   workers can poll it cheaply while they wait.
@@ -15,10 +17,10 @@ INIT_ITERATION is the initial random-policy collection.
 
 When the replay server restarts (replay_connection.py says when a failed call means that),
 it comes back with its last checkpoint, or empty, and without the publication and the reports.
-The trainer notices (its publication is gone, or sampling times out with less than a batch in
-the buffer), collects the random-policy episodes again when the buffer is short of a batch, and
-publishes the iteration again; workers abandon the iteration they were on and follow the new
-publication, so the experience lost with the server is collected again.
+The trainer notices (its publication is gone) and publishes the iteration again; workers
+abandon the iteration they were on and follow the new publication. Its own replay keeps what
+it had taken in; when that holds less than a batch and does not grow, it collects the
+random-policy episodes again.
 """
 import dataclasses
 import threading
@@ -34,8 +36,13 @@ from tf_agents.specs import tensor_spec
 
 from tfagents_system.replay_connection import ReplayConnection
 from tfagents_system.replay_connection import ReplayServerLost
+from tfagents_system.trainer_replay import TrainerReplay
 
 EXPERIENCE_TABLE = 'experience'
+# The same items once more, in the order written, each read once: what the trainer copies into
+# its own replay (trainer_replay.py).
+FEED_TABLE = 'experience_feed'
+FEED_BATCH = 256
 VARIABLE_TABLE = reverb_variable_container.DEFAULT_TABLE
 ITERATION_TABLE = 'iteration'
 REPORT_TABLE = 'worker_reports'
@@ -52,14 +59,13 @@ POLICY_KEY = reverb_variable_container.POLICY_KEY
 TRAIN_STEP_KEY = reverb_variable_container.TRAIN_STEP_KEY
 
 
-# How long sampling waits while the buffer holds less than a batch before the trainer looks
-# into why (a restarted server, a buffer that stopped growing); longer than an env step.
+# How long the trainer waits for experience while its replay holds less than a batch before it
+# looks into why (a restarted server, a buffer that stopped growing); longer than an env step.
 SAMPLE_TIMEOUT_MS = 10_000
 # A plain Reverb sample of a table the server restarted empty under waits for an insert
 # forever, and the trainer is the one that would insert (its publication) or make the workers
 # insert (their reports): its reads of those tables give up after this.
 READ_TIMEOUT_MS = 1000
-RESTART_CHECK_INTERVAL_S = 2.0
 T = TypeVar('T')
 ITERATION_SIGNATURE = {ITERATION_KEY: tf.TensorSpec((), tf.int64),
                        PUBLICATION_KEY: tf.TensorSpec((), tf.int64)}
@@ -84,6 +90,14 @@ def make_tables(collect_data_spec, sequence_length: int, synced_variables_nest,
           sampler=reverb.selectors.Uniform(),
           remover=reverb.selectors.Fifo(),
           rate_limiter=reverb.rate_limiters.MinSize(min_size_to_sample),
+          signature=experience_signature),
+      reverb.Table(
+          FEED_TABLE,
+          max_size=capacity,  # while no trainer drains it, it keeps the newest items
+          sampler=reverb.selectors.Fifo(),
+          remover=reverb.selectors.Fifo(),
+          max_times_sampled=1,
+          rate_limiter=reverb.rate_limiters.MinSize(1),
           signature=experience_signature),
       reverb.Table(
           VARIABLE_TABLE,
@@ -116,19 +130,13 @@ def read_items(address: str, table: str, signature, count: int) -> list:
   return [sample.data for sample in dataset]
 
 
-def experience_dataset(address: str, batch_size: int, prefetch_batches: int) -> tf.data.Dataset:
-  """(experience [batch, sequence, ...], sample info) batches for the Learner, sampled uniformly.
-
-  One Reverb stream batched by tf.data: on a 1-CPU trainer ~3x the SGD steps/s of
-  ReverbReplayBuffer.as_dataset, whose 32 interleaved streams cost ~60 µs per item
-  (bench/efficiency.py, docs/benchmarks.md).
-  """
+def experience_dataset(address: str, batch_size: int) -> tf.data.Dataset:
+  """Batches [batch, sequence, ...] of the experience table's items, sampled uniformly."""
   return (reverb.TrajectoryDataset.from_table_signature(
       address, EXPERIENCE_TABLE, max_in_flight_samples_per_worker=2 * batch_size,
       rate_limiter_timeout_ms=SAMPLE_TIMEOUT_MS)
           .batch(batch_size, drop_remainder=True)
-          .map(lambda sample: (sample.data, sample.info))
-          .prefetch(prefetch_batches))
+          .map(lambda sample: sample.data))
 
 
 def report_signature(curriculum_names: Sequence[str]) -> tf.TensorSpec:
@@ -221,23 +229,21 @@ class IterationSummary:
 
 
 class TrainerSync:
-  """The trainer's side: publish policies, sample experience, gather worker reports, and heal
-  the replay buffer when the server restarted under them."""
+  """The trainer's side: publish policies, feed the trainer's replay with the workers'
+  experience, gather worker reports, and heal when the replay server restarted."""
 
   def __init__(self, connection: ReplayConnection, variables_nest, num_workers: int,
-               curriculum_names: Sequence[str], batch_size: int, prefetch_batches: int,
+               curriculum_names: Sequence[str], replay: TrainerReplay, batch_size: int,
                worker_report_timeout_s: float):
     self._connection = connection
     self._variables = variables_nest
-    self._experience = None
     self._num_workers = num_workers
     self._curriculum_names = list(curriculum_names)
+    self.replay = replay
     self._batch_size = batch_size
-    self._prefetch_batches = prefetch_batches
     self._report_timeout_s = worker_report_timeout_s
     self._publication: Optional[int] = None
     self._iteration: Optional[int] = None
-    self._items_before_sampling = 0
     connection.same_server = self._publication_is_current_on
     connection.on_reconnect(self._connect_tf_clients)
     self._connect_tf_clients()
@@ -245,10 +251,6 @@ class TrainerSync:
   def _connect_tf_clients(self) -> None:
     self._container = reverb_variable_container.ReverbVariableContainer(
         self._connection.address, table_names=[VARIABLE_TABLE, ITERATION_TABLE])
-
-  def _new_experience_iterator(self):
-    return iter(experience_dataset(self._connection.address, self._batch_size,
-                                   self._prefetch_batches))
 
   @property
   def replay_items(self) -> int:
@@ -273,66 +275,76 @@ class TrainerSync:
                           PUBLICATION_KEY: tf.constant(self._publication, tf.int64)},
                          ITERATION_TABLE)
 
-  def train(self, run_steps: Callable[[object], T], iteration: int,
-            stop_requested: threading.Event) -> Optional[T]:
-    """`run_steps(experience_iterator)` until it returns (None once a stop is requested).
+  def load_replay(self) -> None:
+    """A trainer that (re)starts fills its replay from the durable table: a uniform resample
+    of as many items as that holds (Reverb cannot list a table), so sampling it is sampling the
+    durable buffer. The feed's items are in that table already."""
+    self._connection.call(lambda: self._read_feed(discard=True), 'reading the feed')
+    items = self.replay_items
+    if items < self._batch_size:
+      return
+    batches = self._connection.call(
+        lambda: list(experience_dataset(self._connection.address, FEED_BATCH)
+                     .take(-(-items // FEED_BATCH))), 'loading the replay buffer')
+    for batch in batches:
+      self.replay.add(batch)
+    logging.info('Trainer replay loaded: %d items resampled from the %d of the replay buffer',
+                 self.replay.size, items)
 
-    In between: a restarted server gets the iteration published again; a buffer short of a
-    batch that is not growing (its data lost, or too little collected) gets random-policy
-    episodes collected again. Errors not caused by the server are raised."""
+  def feed(self) -> int:
+    """Moves what the workers wrote since the last call into the trainer's replay."""
+    return self._connection.call(self._read_feed, 'reading the experience feed')
+
+  def _read_feed(self, discard: bool = False) -> int:
+    count = self._connection.client.server_info()[FEED_TABLE].current_size
+    if not count:
+      return 0
+    dataset = reverb.TrajectoryDataset.from_table_signature(
+        self._connection.address, FEED_TABLE,
+        max_in_flight_samples_per_worker=min(count, FEED_BATCH),
+        rate_limiter_timeout_ms=READ_TIMEOUT_MS, max_samples=count)
+    read = 0
+    for batch in dataset.batch(FEED_BATCH):
+      if not discard:
+        self.replay.add(batch.data)
+      read += int(batch.info.key.shape[0])
+    return read
+
+  def train(self, run_steps: Callable[[TrainerReplay, int], T], steps: int, iteration: int,
+            stop_requested: threading.Event) -> Optional[T]:
+    """`run_steps(replay, steps)` once the replay took in the workers' new experience (None once
+    a stop is requested). Each takes a feed's few milliseconds, so once per iteration: the SGD
+    steps see the experience of every iteration before. A replay short of a batch waits
+    (SAMPLE_TIMEOUT_MS) for it to grow, and when it does not (its data lost with a restarted
+    server, or too little collected) random-policy episodes are collected again."""
     while True:
-      if self._experience is None:
-        self._experience = self._new_experience_iterator()
-      self._items_before_sampling = self.replay_items
-      sampling_done = threading.Event()
-      # A sampling stream open when the server restarts waits on the new, empty server without
-      # its timeout: healing that server meanwhile is what lets it go on.
-      watch = threading.Thread(target=self._heal_restarts_until,
-                               args=(sampling_done, iteration, stop_requested), daemon=True)
-      watch.start()
-      try:
-        return run_steps(self._experience)
-      except (tf.errors.OutOfRangeError, StopIteration):  # SAMPLE_TIMEOUT_MS with less than a batch
-        logging.info('Sampling timed out: %d items in the replay buffer', self.replay_items)
-      except Exception as e:  # pylint: disable=broad-except
-        if not self._connection.server_went_away():
-          raise
-        logging.warning('The replay server went away while sampling (%s: %s)',
-                        type(e).__name__, str(e).strip().split('\n')[0])
-      finally:
-        sampling_done.set()
-        watch.join()
-      self._experience = None
+      self.feed()
+      if self.replay.size >= self._batch_size:
+        break
       if stop_requested.is_set():
         return None
-      self._heal(iteration, stop_requested)
+      if not self._wait_for_experience(stop_requested):
+        self._refill(iteration, stop_requested)
+    return run_steps(self.replay, steps)
 
-  def _heal_restarts_until(self, sampling_done: threading.Event, iteration: int,
-                           stop_requested: threading.Event) -> None:
-    try:
-      while not sampling_done.wait(RESTART_CHECK_INTERVAL_S):
-        if not self._connection.call(
-            lambda: self._publication_is_current_on(self._connection.client),
-            'checking the publication'):
-          self._heal(iteration, stop_requested)
-    except Exception:  # pylint: disable=broad-except
-      # Sampling stays blocked: the launcher's stall rule ends the run, this says why.
-      logging.exception('Healing the restarted replay server failed')
+  def _wait_for_experience(self, stop_requested: threading.Event) -> bool:
+    """Whether items arrived in the feed within SAMPLE_TIMEOUT_MS."""
+    deadline = time.monotonic() + SAMPLE_TIMEOUT_MS / 1000
+    while time.monotonic() < deadline and not stop_requested.is_set():
+      if self._connection.call(
+          lambda: self._connection.client.server_info()[FEED_TABLE].current_size,
+          'reading the experience feed'):
+        return True
+      time.sleep(0.1)
+    return False
 
-  def _heal(self, iteration: int, stop_requested: threading.Event) -> None:
-    restarted = not self._connection.call(
-        lambda: self._publication_is_current_on(self._connection.client),
-        'checking the publication')
-    items = self.replay_items
-    if items < self._batch_size and (restarted or items <= self._items_before_sampling):
-      logging.warning('The replay buffer holds %d items, less than a batch of %d; collecting '
-                      'random-policy episodes again', items, self._batch_size)
-      self.publish(INIT_ITERATION)
-      self.gather(INIT_ITERATION, stop_requested)
-      restarted = True
-    if restarted:
-      logging.warning('Publishing iteration %d again', iteration)
-      self.publish(iteration)
+  def _refill(self, iteration: int, stop_requested: threading.Event) -> None:
+    logging.warning('The trainer replay holds %d items, less than a batch of %d; collecting '
+                    'random-policy episodes again', self.replay.size, self._batch_size)
+    self.publish(INIT_ITERATION)
+    self.gather(INIT_ITERATION, stop_requested)
+    logging.warning('Publishing iteration %d again', iteration)
+    self.publish(iteration)
 
   def gather(self, iteration: int, stop_requested: threading.Event) -> 'IterationSummary':
     """Waits until every worker reported `iteration`, or worker_report_timeout_s passed.

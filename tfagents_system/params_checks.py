@@ -80,9 +80,6 @@ RULES: Dict[str, Rule] = {
     'n_eval_episodes': whole_number(0),
     'n_buffer_init_episodes': whole_number(0),
     'eval_period_itrs': whole_number(1),
-    # tf.data's prefetch takes 0 (no prefetching) and AUTOTUNE (-1).
-    'prefetch_batches': Rule('a whole number >= 0, or tf.data.AUTOTUNE (-1)',
-                             lambda v: _is_whole(v) and v >= tf.data.AUTOTUNE),
     'train_batch_size': whole_number(1),
     'log_period_itrs': whole_number(1),
     'checkpoint_period_itrs': whole_number(1),

@@ -15,6 +15,7 @@ from absl import app
 from absl import flags
 from absl import logging
 import tensorflow as tf
+from tf_agents.specs import tensor_spec
 from tf_agents.train import interval_trigger
 from tf_agents.train import learner
 
@@ -27,6 +28,7 @@ from tfagents_system.replay_connection import ReplayConnection
 from tfagents_system.replay_connection import ReplayServerUnreachable
 from tfagents_system.trainer_checkpoints import SAVE_ERRORS
 from tfagents_system.trainer_checkpoints import TrainerCheckpoints
+from tfagents_system.trainer_replay import TrainerReplay
 from tfagents_system.training_progress import TrainingProgress
 
 FLAGS = flags.FLAGS
@@ -68,18 +70,22 @@ def main(_):
                    check=False)
     exit_now(EXIT_FAILED)
 
+  replay = TrainerReplay(
+      tensor_spec.add_outer_dim(agent.collect_data_spec, params.train_sequence_length),
+      params.replay_capacity, params.train_batch_size)
   try:
     sync = iteration_sync.TrainerSync(
         ReplayConnection(FLAGS.reverb_address, params.replay_reconnect_timeout_s),
         iteration_sync.synced_variables(agent.collect_policy.variables(), train_step),
-        FLAGS.num_workers, curriculum.names, params.train_batch_size, params.prefetch_batches,
+        FLAGS.num_workers, curriculum.names, replay, params.train_batch_size,
         params.worker_report_timeout_s)
+    sync.load_replay()
   except ReplayServerUnreachable as e:
     stop_with_error(str(e))
 
   # Summaries and checkpoints are written here, per iteration, so that a
   # non-finite loss is never checkpointed and no iteration is summarized twice.
-  sac_learner = learner.Learner(experiment.root, train_step, agent,
+  sac_learner = learner.Learner(experiment.root, train_step, agent, direct_sampling=True,
                                 checkpoint_interval=-1, summary_interval=0)
   steps_per_iter = params.num_steps_per_iter
   checkpoints = TrainerCheckpoints(experiment, agent, train_step, sync.checkpoint_replay)
@@ -106,13 +112,11 @@ def main(_):
 
   def train_steps(target_step, iteration):
     """SGD steps up to `target_step`; returns the last loss, or None when a stop came first."""
-    def run_steps(experience):
-      remaining = target_step - int(train_step.numpy())
-      if remaining > 0:
-        return sac_learner.run(iterations=remaining, iterator=experience)
-      return sac_learner.loss(next(experience))  # the steps were done when sampling broke
+    def run_steps(experience, steps):
+      return sac_learner.run(iterations=steps, iterator=experience)
     try:
-      return sync.train(run_steps, iteration, stop_requested)
+      return sync.train(run_steps, target_step - int(train_step.numpy()), iteration,
+                        stop_requested)
     except tf.errors.InvalidArgumentError as e:
       # SacAgent checks its losses with tf.debugging.check_numerics.
       if 'nan' not in str(e).lower():
@@ -148,13 +152,15 @@ def main(_):
     clock.lap(iteration_timing.PUBLISH)
     if iteration == first_iteration:
       # One step alone first: the run's start-up time ends with it (status.json).
-      if train_steps(int(train_step.numpy()) + 1, iteration) is None:
+      loss_info = train_steps(int(train_step.numpy()) + 1, iteration)
+      if loss_info is None:
         break
       with stopping_if_writing_fails('writing status.json'):
         progress.record_first_sgd_step()
-    loss_info = train_steps((iteration + 1) * steps_per_iter, iteration)
-    if loss_info is None:
-      break
+    if int(train_step.numpy()) < (iteration + 1) * steps_per_iter:
+      loss_info = train_steps((iteration + 1) * steps_per_iter, iteration)
+      if loss_info is None:
+        break
     losses = loss_values(loss_info)
     if not all(math.isfinite(v) for v in losses.values()):
       stop_for_non_finite_loss(iteration, losses)
@@ -185,8 +191,8 @@ def main(_):
 
 
 def exit_now(code: int) -> None:
-  """Exits once everything is saved, without the interpreter's clean-up: the destructor of the
-  experience iterator can wait forever on its sampling threads (seen at the end of a run)."""
+  """Exits once everything is saved, without the interpreter's clean-up: the destructor of a
+  Reverb dataset iterator can wait forever on its sampling threads (seen at the end of a run)."""
   logging.flush()
   sys.stdout.flush()
   sys.stderr.flush()

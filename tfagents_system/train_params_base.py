@@ -54,7 +54,6 @@ class TrainParamsBase(abc.ABC):
     self.n_eval_episodes = 10  # split across the workers
     self.n_buffer_init_episodes = 10  # random policy, split across the workers
     self.eval_period_itrs = 10
-    self.prefetch_batches = 3
     self.train_batch_size = 256
     self.log_period_itrs = 1
     self.checkpoint_period_itrs = 20

@@ -63,9 +63,9 @@ class CollectWorker:
     self.connect()
 
   def connect(self) -> None:
-    """(Re)connects the collect actors to the replay server's experience table."""
+    """(Re)connects the collect actors to the replay server's experience tables."""
     self._observer = reverb_utils.ReverbAddTrajectoryObserver(
-        self._connection.client, iteration_sync.EXPERIENCE_TABLE,
+        self._connection.client, [iteration_sync.EXPERIENCE_TABLE, iteration_sync.FEED_TABLE],
         sequence_length=self.params.train_sequence_length, stride_length=1)
     self._init_actor = self._actor(self.collect_env, self._init_policy,
                                    max(1, self._init_episodes), [self._observer])
