@@ -9,9 +9,10 @@ worker's collect + eval); the rest is the sync overhead: publishing and pulling 
 reporting, and the latency of noticing a publication or a report.
 """
 import time
-from typing import Dict, Optional
+from typing import TYPE_CHECKING, Dict, Optional
 
-from tfagents_system.iteration_sync import IterationSummary
+if TYPE_CHECKING:  # the launcher reads bottleneck() through status.py without TensorFlow
+  from tfagents_system.iteration_sync import IterationSummary
 
 PREFIX = 'RunTime/'
 ITERATION_SECONDS = PREFIX + 'iteration_seconds'
@@ -50,7 +51,7 @@ class PhaseClock:
     self._last = now
 
 
-def timing_scalars(trainer_seconds: Dict[str, float], summary: IterationSummary,
+def timing_scalars(trainer_seconds: Dict[str, float], summary: 'IterationSummary',
                    sgd_steps: int) -> Dict[str, float]:
   """The RunTime/* breakdown of one iteration; worker phases are the slowest worker's, the
   env steps/s of one worker their mean."""
