@@ -132,9 +132,11 @@ def main(_):
   first_iteration = int(train_step.numpy()) // steps_per_iter
   if progress.initial_collection_done:
     logging.info('Resuming at iteration %d (train step %d)', first_iteration, train_step.numpy())
+    checkpoints.export_policies()
   else:
     logging.info('Waiting for the initial random-policy experience')
     sync.publish(iteration_sync.INIT_ITERATION)
+    checkpoints.export_policies()
     progress.record_initial_collection(sync.gather(iteration_sync.INIT_ITERATION, stop_requested))
     if not stop_requested.is_set():
       # Done only once its data is in a replay checkpoint: a restarted server or a resumed run

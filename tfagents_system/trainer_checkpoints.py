@@ -36,9 +36,15 @@ class TrainerCheckpoints:
         experiment.trainer_checkpoints_dir, max_to_keep=MAX_TRAINER_CHECKPOINTS,
         agent=agent, train_step=train_step)
     self._trainer.initialize_or_restore()
-    # Writes the SavedModels now, and a policy checkpoint on every save() at a new train step.
+    self._experiment, self._agent = experiment, agent
+    self._policy = None
+
+  def export_policies(self) -> None:
+    """Writes the policy SavedModels (seconds of work: the trainer does it while the workers
+    collect); from then on every save() writes a policy checkpoint too."""
     self._policy = triggers.PolicySavedModelTrigger(
-        experiment.policies_dir, agent, train_step, interval=1, start=int(train_step.numpy()))
+        self._experiment.policies_dir, self._agent, self._train_step, interval=1,
+        start=int(self._train_step.numpy()))
 
   def save(self) -> None:
     step = int(self._train_step.numpy())
