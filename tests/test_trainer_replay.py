@@ -38,3 +38,11 @@ def test_batches_drawn_inside_a_tf_function_change_at_every_call():
   draw = tf.function(lambda iterator: next(iterator)['step'])
   first, second = draw(replay).numpy(), draw(replay).numpy()
   assert not np.array_equal(first, second)
+
+
+def test_feeds_of_any_size_share_one_trace():
+  replay = TrainerReplay(SPEC, capacity=100, batch_size=8)
+  for first, count in ((0, 4), (4, 9), (13, 5), (18, 7), (25, 30)):
+    replay.add(items(first, count))
+  assert replay.size == 55
+  assert replay.add.experimental_get_tracing_count() <= 2  # the first size, then any size

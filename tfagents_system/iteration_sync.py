@@ -130,13 +130,12 @@ def read_items(address: str, table: str, signature, count: int) -> list:
   return [sample.data for sample in dataset]
 
 
-def experience_dataset(address: str, batch_size: int) -> tf.data.Dataset:
-  """Batches [batch, sequence, ...] of the experience table's items, sampled uniformly."""
-  return (reverb.TrajectoryDataset.from_table_signature(
-      address, EXPERIENCE_TABLE, max_in_flight_samples_per_worker=2 * batch_size,
-      rate_limiter_timeout_ms=SAMPLE_TIMEOUT_MS)
-          .batch(batch_size, drop_remainder=True)
-          .map(lambda sample: sample.data))
+def read_batches(address: str, table: str, count: int) -> tf.data.Dataset:
+  """Batches of FEED_BATCH samples of `table` ([batch, sequence, ...]), `count` in all, fewer
+  when it stays empty READ_TIMEOUT_MS: the feed in the order written, the experience uniformly."""
+  return reverb.TrajectoryDataset.from_table_signature(
+      address, table, max_in_flight_samples_per_worker=min(count, FEED_BATCH),
+      rate_limiter_timeout_ms=READ_TIMEOUT_MS, max_samples=count).batch(FEED_BATCH)
 
 
 def report_signature(curriculum_names: Sequence[str]) -> tf.TensorSpec:
@@ -284,10 +283,10 @@ class TrainerSync:
     if items < self._batch_size:
       return
     batches = self._connection.call(
-        lambda: list(experience_dataset(self._connection.address, FEED_BATCH)
-                     .take(-(-items // FEED_BATCH))), 'loading the replay buffer')
+        lambda: list(read_batches(self._connection.address, EXPERIENCE_TABLE, items)),
+        'loading the replay buffer')
     for batch in batches:
-      self.replay.add(batch)
+      self.replay.add(batch.data)
     logging.info('Trainer replay loaded: %d items resampled from the %d of the replay buffer',
                  self.replay.size, items)
 
@@ -299,12 +298,8 @@ class TrainerSync:
     count = self._connection.client.server_info()[FEED_TABLE].current_size
     if not count:
       return 0
-    dataset = reverb.TrajectoryDataset.from_table_signature(
-        self._connection.address, FEED_TABLE,
-        max_in_flight_samples_per_worker=min(count, FEED_BATCH),
-        rate_limiter_timeout_ms=READ_TIMEOUT_MS, max_samples=count)
     read = 0
-    for batch in dataset.batch(FEED_BATCH):
+    for batch in read_batches(self._connection.address, FEED_TABLE, count):
       if not discard:
         self.replay.add(batch.data)
       read += int(batch.info.key.shape[0])

@@ -28,7 +28,8 @@ class TrainerReplay:
   def size(self) -> int:
     return int(self._size.numpy())
 
-  @tf.function
+  # Feeds come in batches of any size: one trace for all of them, not one per size.
+  @tf.function(reduce_retracing=True)
   def add(self, items) -> None:
     """Appends a batch of items (at most `capacity`), evicting the oldest when full."""
     count = tf.shape(tf.nest.flatten(items)[0], out_type=tf.int64)[0]
