@@ -58,7 +58,7 @@ def main():
   _, action_spec, time_step_spec = spec_utils.get_tensor_specs(collect_env)
   agent, train_step = program_setup.create_agent(params, time_step_spec, action_spec)
 
-  replay = InProcessReplay(params, agent, train_step)
+  replay = InProcessReplay(params, agent)
   observer = replay.observer
 
   init_actor = episodes_actor(

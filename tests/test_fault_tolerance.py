@@ -72,9 +72,9 @@ def test_killed_replay_server_reloads_its_checkpoint_and_training_goes_on(tmp_pa
     checkpoint = wait_until(lambda: (run.status() or {}).get('checkpoint'))
     os.kill(run.program_pid('sac_replay_buffer'), signal.SIGKILL)
     assert run.wait() == 0, run.output
-    loaded = re.findall(r'experience items after loading the latest checkpoint: (\d+)',
+    loaded = re.findall(r'episodes in the replay buffer after loading the latest checkpoint: (\d+)',
                         log_of(run, 'sac_replay_buffer'))
-    assert len(loaded) >= 2 and int(loaded[1]) >= checkpoint['replay_items'] > 0, loaded
+    assert len(loaded) >= 2 and int(loaded[1]) >= checkpoint['replay_episodes'] > 0, loaded
     assert run.status()['iteration'] == 16
     assert sorted(iterations_summarized(run)) == list(range(16))
     assert run.leftover_processes() == []
@@ -93,10 +93,10 @@ def initial_collection_under_way(run):
   except FileNotFoundError:
     return False
   return (waiting and not (run.status() or {}).get('checkpoint')
-          and 2000 < replay_items(run) < SLOW_START['n_buffer_init_episodes'] * 50)
+          and 40 < replay_episodes(run) < SLOW_START['n_buffer_init_episodes'])
 
 
-def replay_items(run):
+def replay_episodes(run):
   import reverb  # pylint: disable=g-import-not-at-top
   port = re.search(r'--port=(\d+)', open(os.path.join(run.exp_dir, 'services', 'sac_replay_buffer',
                                                         'run')).read()).group(1)
@@ -113,7 +113,7 @@ def test_replay_server_killed_before_its_first_checkpoint_loses_its_data_and_the
     wait_until(lambda: initial_collection_under_way(run))
     os.kill(run.program_pid('sac_replay_buffer'), signal.SIGKILL)
     assert run.wait() == 0, run.output
-    loaded = re.findall(r'experience items after loading the latest checkpoint: (\d+)',
+    loaded = re.findall(r'episodes in the replay buffer after loading the latest checkpoint: (\d+)',
                         log_of(run, 'sac_replay_buffer'))
     assert loaded == ['0', '0'], loaded  # restarted empty: nothing had been checkpointed
     trainer_log = log_of(run, 'sac_train')
@@ -121,7 +121,7 @@ def test_replay_server_killed_before_its_first_checkpoint_loses_its_data_and_the
     status = run.status()
     assert status['done'] and status['iteration'] == 6 and status['initial_collection_done']
     # Every worker collected its share of the random-policy episodes into the new server.
-    assert status['checkpoint']['replay_items'] >= SLOW_START['n_buffer_init_episodes'] * 50
+    assert status['checkpoint']['replay_episodes'] >= SLOW_START['n_buffer_init_episodes']
     assert run.leftover_processes() == []
   finally:
     run.cleanup()
@@ -157,10 +157,12 @@ def test_killed_trainer_resumes_from_its_checkpoint(tmp_path):
     assert run.wait() == 0, run.output
     trainer_log = log_of(run, 'sac_train')
     assert re.search(r'Resuming at iteration \d+', trainer_log)
-    # The restarted trainer's replay: as many items as the durable buffer held, resampled.
-    loaded, held = map(int, re.search(r'Trainer replay loaded: (\d+) items resampled from the '
-                                      r'(\d+) of the replay buffer', trainer_log).groups())
-    assert held > 0 and loaded >= held
+    # The restarted trainer's replay: as many episodes as the durable buffer held, resampled,
+    # each cut into its 50 windows.
+    loaded, held = map(int, re.search(r'Trainer replay loaded: (\d+) windows of episodes '
+                                      r'resampled from the (\d+) of the replay buffer',
+                                      trainer_log).groups())
+    assert held > 0 and loaded == held * 50
     assert sorted(iterations_summarized(run)) == list(range(20))
     assert_train_step_never_went_back_more_than_a_checkpoint_period(run)
     assert run.status()['train_step'] == 20 * STEPS
@@ -187,9 +189,9 @@ def test_stopped_run_resumes_where_it_was_with_its_replay_data(tmp_path):
     assert 'resuming the run in' in run.output
     trainer_log = log_of(run, 'sac_train')
     assert f"Resuming at iteration {stopped['iteration']} (train step {stopped['train_step']})" in trainer_log
-    loaded = re.findall(r'experience items after loading the latest checkpoint: (\d+)',
+    loaded = re.findall(r'episodes in the replay buffer after loading the latest checkpoint: (\d+)',
                         log_of(run, 'sac_replay_buffer'))
-    assert int(loaded[-1]) == stopped['checkpoint']['replay_items'] > 0
+    assert int(loaded[-1]) == stopped['checkpoint']['replay_episodes'] > 0
     assert sorted(iterations_summarized(run)) == list(range(16))
     assert run.status()['train_step'] == 16 * STEPS
 
@@ -285,15 +287,15 @@ def fill_disk(path):
   return filler
 
 
-def assert_resumes_from(run, kept_step, replay_items, num_iter):
+def assert_resumes_from(run, kept_step, replay_episodes, num_iter):
   """The run, started again, goes on from the kept checkpoints to the end."""
   run.start()
   assert run.wait() == 0, run.output
   assert (f'Resuming at iteration {kept_step // STEPS} (train step {kept_step})'
           in log_of(run, 'sac_train'))
-  loaded = re.findall(r'experience items after loading the latest checkpoint: (\d+)',
+  loaded = re.findall(r'episodes in the replay buffer after loading the latest checkpoint: (\d+)',
                       log_of(run, 'sac_replay_buffer'))
-  assert int(loaded[-1]) >= replay_items > 0
+  assert int(loaded[-1]) >= replay_episodes > 0
   assert run.status()['done'] and run.status()['train_step'] == num_iter * STEPS
 
 
@@ -314,7 +316,7 @@ def test_full_disk_stops_the_run_and_its_checkpoints_stay_whole(tmp_path):
       assert run.leftover_processes() == []
 
       os.remove(filler)
-      assert_resumes_from(run, kept_step, checkpoint['replay_items'], num_iter=30)
+      assert_resumes_from(run, kept_step, checkpoint['replay_episodes'], num_iter=30)
   finally:
     run.cleanup()  # after the unmount: removes the mount point too
 
@@ -337,7 +339,7 @@ def test_checkpoint_that_does_not_fit_stops_the_run_and_the_previous_one_is_kept
       assert run.leftover_processes() == []
 
       os.remove(filler)  # the failed save's partial files stay: they must not be taken for a checkpoint
-      assert_resumes_from(run, kept_step, checkpoint['replay_items'], num_iter=30)
+      assert_resumes_from(run, kept_step, checkpoint['replay_episodes'], num_iter=30)
   finally:
     run.cleanup()  # after the unmount: removes the mount point too
 

@@ -11,7 +11,6 @@ import time
 
 import pytest
 import reverb
-from tf_agents.specs import tensor_spec
 
 from tfagents_system import iteration_sync
 from tfagents_system import params_loading
@@ -66,7 +65,7 @@ class ReplayServer:
     self._client = client
 
   @property
-  def items(self):
+  def episodes(self):
     return self._client.server_info()[iteration_sync.EXPERIENCE_TABLE].current_size
 
   def restart_empty(self):
@@ -103,9 +102,8 @@ def run(tmp_path):
   for thread in worker_threads:
     thread.start()
   try:
-    replay = TrainerReplay(
-        tensor_spec.add_outer_dim(agent.collect_data_spec, params.train_sequence_length),
-        params.replay_capacity, params.train_batch_size)
+    replay = TrainerReplay(agent.collect_data_spec, params.train_sequence_length,
+                           params.replay_capacity, params.train_batch_size)
     sync = iteration_sync.TrainerSync(
         ReplayConnection(address, params.replay_reconnect_timeout_s),
         iteration_sync.synced_variables(agent.collect_policy.variables(), train_step),
@@ -145,9 +143,8 @@ def test_server_restarted_during_the_initial_collection_and_the_sgd_steps(run):
       sync.gather(iteration_sync.INIT_ITERATION, no_stop)), daemon=True)
   results = []
   gathering.start()
-  deadline_items = params.n_buffer_init_episodes // NUM_WORKERS * params.episode_length
   for _ in range(BOUND_S * 10):
-    if server.items >= deadline_items:
+    if server.episodes >= params.n_buffer_init_episodes // NUM_WORKERS:
       break
     threading.Event().wait(0.1)
   server.restart_empty()
@@ -157,7 +154,7 @@ def test_server_restarted_during_the_initial_collection_and_the_sgd_steps(run):
   initial = results[0]
   assert initial.missing_workers == [] and len(initial.reports) == NUM_WORKERS
   # Both shares are in the new server: worker 0 collected its share again.
-  assert server.items >= params.n_buffer_init_episodes * params.episode_length
+  assert server.episodes >= params.n_buffer_init_episodes
 
   for iteration in range(NUM_ITER):
     sync.publish(iteration)

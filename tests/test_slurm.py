@@ -242,9 +242,9 @@ def test_preempted_job_checkpoints_requeues_and_resumes(slurm_cluster, tmp_path)
     assert f'Stopped at train step {checkpoint["train_step"]}, checkpointed' in train_log
     assert (f'Resuming at iteration {checkpoint["train_step"] // 50} '
             f'(train step {checkpoint["train_step"]})') in train_log
-    loaded = re.findall(r'experience items after loading the latest checkpoint: (\d+)',
+    loaded = re.findall(r'episodes in the replay buffer after loading the latest checkpoint: (\d+)',
                         read_log(run, 'sac_replay_buffer'))
-    assert [int(n) for n in loaded] == [0, checkpoint['replay_items']]
+    assert [int(n) for n in loaded] == [0, checkpoint['replay_episodes']]
   finally:
     cleanup(slurm_cluster, job_id, [run])
 

@@ -1,7 +1,8 @@
 """How the trainer and the collect workers keep in step, entirely through Reverb.
 
 Tables on the replay server:
-  experience      the replay buffer: the durable copy, checkpointed and reloaded on restarts.
+  experience      the replay buffer, an item per episode (episode_items.py): the durable copy,
+                  checkpointed and reloaded on restarts.
   experience_feed the same items, each read once by the trainer into its own copy, which it
                   samples at memory speed (trainer_replay.py).
   variables       the latest policy variables and train step (ReverbVariableContainer).
@@ -32,7 +33,6 @@ import numpy as np
 import reverb
 import tensorflow as tf
 from tf_agents.experimental.distributed import reverb_variable_container
-from tf_agents.specs import tensor_spec
 
 from tfagents_system.replay_connection import ReplayConnection
 from tfagents_system.replay_connection import ReplayServerLost
@@ -42,7 +42,7 @@ EXPERIENCE_TABLE = 'experience'
 # The same items once more, in the order written, each read once: what the trainer copies into
 # its own replay (trainer_replay.py).
 FEED_TABLE = 'experience_feed'
-FEED_BATCH = 256
+FEED_BATCH = 16  # episodes
 VARIABLE_TABLE = reverb_variable_container.DEFAULT_TABLE
 ITERATION_TABLE = 'iteration'
 REPORT_TABLE = 'worker_reports'
@@ -75,25 +75,22 @@ def synced_variables(policy_variables, train_step) -> Dict[str, object]:
   return {POLICY_KEY: policy_variables, TRAIN_STEP_KEY: train_step}
 
 
-def make_tables(collect_data_spec, sequence_length: int, synced_variables_nest,
-                capacity: int, min_size_to_sample: int,
+def make_tables(experience_signature, capacity_episodes: int, synced_variables_nest,
                 curriculum_names: Sequence[str]) -> List[reverb.Table]:
-  """The replay server's tables."""
-  experience_signature = tensor_spec.add_outer_dim(
-      tensor_spec.from_spec(collect_data_spec), sequence_length)
+  """The replay server's tables; experience items are episodes (episode_items.py)."""
   variables_signature = tf.nest.map_structure(
       lambda v: tf.TensorSpec(v.shape, v.dtype), synced_variables_nest)
   return [
       reverb.Table(
           EXPERIENCE_TABLE,
-          max_size=capacity,
+          max_size=capacity_episodes,
           sampler=reverb.selectors.Uniform(),
           remover=reverb.selectors.Fifo(),
-          rate_limiter=reverb.rate_limiters.MinSize(min_size_to_sample),
+          rate_limiter=reverb.rate_limiters.MinSize(1),
           signature=experience_signature),
       reverb.Table(
           FEED_TABLE,
-          max_size=capacity,  # while no trainer drains it, it keeps the newest items
+          max_size=capacity_episodes,  # while no trainer drains it, it keeps the newest items
           sampler=reverb.selectors.Fifo(),
           remover=reverb.selectors.Fifo(),
           max_times_sampled=1,
@@ -131,7 +128,7 @@ def read_items(address: str, table: str, signature, count: int) -> list:
 
 
 def read_batches(address: str, table: str, count: int) -> tf.data.Dataset:
-  """Batches of FEED_BATCH samples of `table` ([batch, sequence, ...]), `count` in all, fewer
+  """Batches of FEED_BATCH samples of `table` (episode items), `count` in all, fewer
   when it stays empty READ_TIMEOUT_MS: the feed in the order written, the experience uniformly."""
   return reverb.TrajectoryDataset.from_table_signature(
       address, table, max_in_flight_samples_per_worker=min(count, FEED_BATCH),
@@ -252,7 +249,7 @@ class TrainerSync:
         self._connection.address, table_names=[VARIABLE_TABLE, ITERATION_TABLE])
 
   @property
-  def replay_items(self) -> int:
+  def replay_episodes(self) -> int:
     return self._connection.call(
         lambda: self._connection.client.server_info()[EXPERIENCE_TABLE].current_size,
         'reading the replay buffer size')
@@ -276,19 +273,19 @@ class TrainerSync:
 
   def load_replay(self) -> None:
     """A trainer that (re)starts fills its replay from the durable table: a uniform resample
-    of as many items as that holds (Reverb cannot list a table), so sampling it is sampling the
-    durable buffer. The feed's items are in that table already."""
+    of as many episodes as that holds (Reverb cannot list a table), so sampling it is sampling
+    the durable buffer. The feed's items are in that table already."""
     self._connection.call(lambda: self._read_feed(discard=True), 'reading the feed')
-    items = self.replay_items
-    if items < self._batch_size:
+    episodes = self.replay_episodes
+    if not episodes:
       return
     batches = self._connection.call(
-        lambda: list(read_batches(self._connection.address, EXPERIENCE_TABLE, items)),
+        lambda: list(read_batches(self._connection.address, EXPERIENCE_TABLE, episodes)),
         'loading the replay buffer')
     for batch in batches:
-      self.replay.add(batch.data)
-    logging.info('Trainer replay loaded: %d items resampled from the %d of the replay buffer',
-                 self.replay.size, items)
+      self.replay.add_episodes(batch.data)
+    logging.info('Trainer replay loaded: %d windows of episodes resampled from the %d of the '
+                 'replay buffer', self.replay.size, episodes)
 
   def feed(self) -> int:
     """Moves what the workers wrote since the last call into the trainer's replay."""
@@ -301,7 +298,7 @@ class TrainerSync:
     read = 0
     for batch in read_batches(self._connection.address, FEED_TABLE, count):
       if not discard:
-        self.replay.add(batch.data)
+        self.replay.add_episodes(batch.data)
       read += int(batch.info.key.shape[0])
     return read
 

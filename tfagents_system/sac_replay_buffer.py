@@ -4,6 +4,7 @@ from absl import flags
 from absl import logging
 import reverb
 
+from tfagents_system import episode_items
 from tfagents_system import experiment_dir
 from tfagents_system import iteration_sync
 from tfagents_system import program_setup
@@ -18,11 +19,10 @@ def main(_):
   time_step_spec, action_spec = program_setup.environment_specs(params)
   agent, train_step = program_setup.create_agent(params, time_step_spec, action_spec)
   tables = iteration_sync.make_tables(
-      agent.collect_data_spec,
-      params.train_sequence_length,
+      episode_items.item_signature(agent.collect_data_spec,
+                                   episode_items.item_steps(params.episode_length)),
+      params.n_episodes_in_buffer,
       iteration_sync.synced_variables(agent.collect_policy.variables(), train_step),
-      capacity=params.replay_capacity,
-      min_size_to_sample=params.train_batch_size,
       curriculum_names=Curriculum.from_env_config(params.env_config).names)
   experiment = experiment_dir.ExperimentDir(FLAGS.root_dir)
   # Loads the latest checkpoint in that dir on start: a restarted server has the
@@ -34,8 +34,9 @@ def main(_):
   for table in (iteration_sync.ITERATION_TABLE, iteration_sync.REPORT_TABLE):
     client.reset(table)
   loaded = client.server_info()[iteration_sync.EXPERIENCE_TABLE].current_size
-  logging.info('Reverb server listening on port %d; experience items after loading the latest '
-               'checkpoint: %d (capacity %d)', FLAGS.port, loaded, params.replay_capacity)
+  logging.info('Reverb server listening on port %d; episodes in the replay buffer after loading '
+               'the latest checkpoint: %d (capacity %d)', FLAGS.port, loaded,
+               params.n_episodes_in_buffer)
   server.wait()
 
 

@@ -15,7 +15,6 @@ from absl import app
 from absl import flags
 from absl import logging
 import tensorflow as tf
-from tf_agents.specs import tensor_spec
 from tf_agents.train import interval_trigger
 from tf_agents.train import learner
 
@@ -70,9 +69,8 @@ def main(_):
                    check=False)
     exit_now(EXIT_FAILED)
 
-  replay = TrainerReplay(
-      tensor_spec.add_outer_dim(agent.collect_data_spec, params.train_sequence_length),
-      params.replay_capacity, params.train_batch_size)
+  replay = TrainerReplay(agent.collect_data_spec, params.train_sequence_length,
+                         params.replay_capacity, params.train_batch_size)
   try:
     sync = iteration_sync.TrainerSync(
         ReplayConnection(FLAGS.reverb_address, params.replay_reconnect_timeout_s),
@@ -104,7 +102,7 @@ def main(_):
   def save_checkpoints():
     with stopping_if_writing_fails('checkpointing'):
       checkpoints.save()
-      progress.record_checkpoint(int(train_step.numpy()), sync.replay_items)
+      progress.record_checkpoint(int(train_step.numpy()), sync.replay_episodes)
 
   checkpoint_due = interval_trigger.IntervalTrigger(
       params.checkpoint_period_itrs * steps_per_iter, save_checkpoints,

@@ -48,7 +48,9 @@ class TrainParamsBase(abc.ABC):
     # episodes while the trainer takes num_steps_per_iter SGD steps.
     self.num_iter = 1000
     self.num_steps_per_iter = 1000
-    self.episode_length = 1000  # steps; the replay capacity is counted in it
+    # Steps: the longest episode one replay item holds (a longer one takes several), and the
+    # unit of the replay capacity.
+    self.episode_length = 1000
     self.n_episodes_in_buffer = 1000
     self.n_train_episodes_per_iter = 1  # per worker
     self.n_eval_episodes = 10  # split across the workers

@@ -103,8 +103,8 @@ class TrainingProgress:
     if 'first_sgd_step_at' not in self._status:
       self._update_status(first_sgd_step_at=time.time())
 
-  def record_checkpoint(self, train_step: int, replay_items: int) -> None:
-    self._update_status(checkpoint={'train_step': train_step, 'replay_items': replay_items})
+  def record_checkpoint(self, train_step: int, replay_episodes: int) -> None:
+    self._update_status(checkpoint={'train_step': train_step, 'replay_episodes': replay_episodes})
 
   def record_failure(self, message: str) -> None:
     self._update_status(failed=message)

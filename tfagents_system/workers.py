@@ -7,10 +7,11 @@ import tensorflow as tf
 from tf_agents.policies import greedy_policy
 from tf_agents.policies import py_tf_eager_policy
 from tf_agents.policies import random_py_policy
-from tf_agents.replay_buffers import reverb_utils
 from tf_agents.train import actor
 from tf_agents.train.utils import spec_utils
+from tf_agents.trajectories import time_step as ts
 
+from tfagents_system import episode_items
 from tfagents_system import iteration_sync
 from tfagents_system import program_setup
 from tfagents_system.curriculum import Curriculum
@@ -64,9 +65,9 @@ class CollectWorker:
 
   def connect(self) -> None:
     """(Re)connects the collect actors to the replay server's experience tables."""
-    self._observer = reverb_utils.ReverbAddTrajectoryObserver(
+    self._observer = episode_items.EpisodeWriter(
         self._connection.client, [iteration_sync.EXPERIENCE_TABLE, iteration_sync.FEED_TABLE],
-        sequence_length=self.params.train_sequence_length, stride_length=1)
+        episode_items.item_steps(self.params.episode_length), self.params.train_sequence_length)
     self._init_actor = self._actor(self.collect_env, self._init_policy,
                                    max(1, self._init_episodes), [self._observer])
     self._collect_actor = self._actor(self.collect_env, self._collect_policy,
@@ -173,11 +174,12 @@ class EpisodeStats:
     self.episodes, self.return_sum, self.length_sum = 0, 0.0, 0
 
   def __call__(self, trajectory) -> None:
-    if not trajectory.is_boundary():  # the step from an episode's last to the next's first
+    # Trajectory.is_boundary() first asks whether the step type is a tensor: slower than this.
+    if trajectory.step_type == ts.StepType.LAST:  # from an episode's last to the next's first
+      self.episodes += 1
+    else:
       self.return_sum += float(trajectory.reward)
       self.length_sum += 1
-    if trajectory.is_last():
-      self.episodes += 1
 
 
 class EpisodeActor:
