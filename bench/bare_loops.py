@@ -1,8 +1,8 @@
 """The bare single-process loops the programs are measured against, run in a child process
 pinned to the program's CPUs (bench/common.run_pinned_child); prints its result as JSON.
 
-  python -m bench.bare_loops collect --config C --episodes E   # env + collect policy only
-  python -m bench.bare_loops sgd --config C --steps S          # SacAgent.train on in-memory batches
+  python -m bench.bare_loops collect [--params P] --config C --episodes E  # env + collect policy
+  python -m bench.bare_loops sgd [--params P] --config C --steps S  # SacAgent.train, in-memory batches
 """
 import argparse
 import json
@@ -57,9 +57,13 @@ def sgd_steps_per_sec(params, steps: int) -> float:
   time_step_spec, action_spec = program_setup.environment_specs(params)
   agent, _ = program_setup.create_agent(params, time_step_spec, action_spec)
   shape = (params.train_batch_size, params.train_sequence_length)
-  # Random values of the specs; the reward's spec is unbounded, so it gets a plausible range.
+  # Random values of the specs; unbounded ones (the reward, Minitaur's observations) get a
+  # plausible range.
+  observation_shape = shape + tuple(agent.collect_data_spec.observation.shape)
   batches = [tensor_spec.sample_spec_nest(agent.collect_data_spec, outer_dims=shape)._replace(
-      reward=tf.random.uniform(shape, -3.0, 0.0)) for _ in range(IN_MEMORY_BATCHES)]
+      reward=tf.random.uniform(shape, -3.0, 0.0),
+      observation=tf.random.uniform(observation_shape, -1.0, 1.0))
+             for _ in range(IN_MEMORY_BATCHES)]
   stacked = tf.nest.map_structure(lambda *values: tf.stack(values), *batches)
 
   @common.function(autograph=True)
@@ -78,11 +82,12 @@ def sgd_steps_per_sec(params, steps: int) -> float:
 def main():
   parser = argparse.ArgumentParser(description=__doc__)
   parser.add_argument('loop', choices=('collect', 'sgd'))
+  parser.add_argument('--params', default=bench_common.BENCH_PARAMS)
   parser.add_argument('--config', default=bench_common.DEFAULT_CONFIG)
   parser.add_argument('--episodes', type=int, default=40)
   parser.add_argument('--steps', type=int, default=500)
   args = parser.parse_args()
-  params = params_loading.load_train_params(bench_common.BENCH_PARAMS, args.config)
+  params = params_loading.load_train_params(args.params, args.config)
   tf.get_logger().setLevel('ERROR')
   if args.loop == 'collect':
     result = {'env_steps_per_sec': collect_env_steps_per_sec(params, args.episodes)}

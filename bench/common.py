@@ -19,8 +19,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHON = sys.executable
 DEFAULT_VARIABLES = os.path.join(REPO, 'training_variables.sh')
 DEFAULT_CONFIG = os.path.join(REPO, 'config', 'point_mass.json')
-# The point-mass example's params, with the config able to change a few (eval period).
+# The examples' params, with the config able to change a few (bench/params_overrides.py).
 BENCH_PARAMS = 'bench/point_mass_bench_params.py'
+MINITAUR_PARAMS = 'bench/minitaur_bench_params.py'
+MINITAUR_CONFIG = os.path.join(REPO, 'config', 'minitaur.json')
 STOP_TIMEOUT_S = 200  # the trainer may take its iteration and a checkpoint to stop
 # Iterations whose timings include tf.function tracing and first connections.
 WARMUP_ITERATIONS = 3
@@ -47,17 +49,18 @@ def machine_description() -> str:
           f'{model}, {mem_kib / 2**20:.0f} GiB memory')
 
 
-def example_config(**changes) -> dict:
-  """The default example's config (config/point_mass.json) with `changes`."""
-  with open(DEFAULT_CONFIG) as f:
+def example_config(base: str = DEFAULT_CONFIG, **changes) -> dict:
+  """An example's config (by default the default example's) with `changes`."""
+  with open(base) as f:
     return dict(json.load(f), **changes)
 
 
-def write_config(**changes) -> str:
-  """The path of a new file holding example_config(**changes), in a temporary dir of its own."""
+def write_config(base: str = DEFAULT_CONFIG, **changes) -> str:
+  """The path of a new file holding example_config(base, **changes), in a temporary dir of
+  its own."""
   path = os.path.join(tempfile.mkdtemp(prefix='bench_inputs_'), 'config.json')
   with open(path, 'w') as f:
-    json.dump(example_config(**changes), f)
+    json.dump(example_config(base, **changes), f)
   return path
 
 
@@ -117,16 +120,18 @@ def run_pinned_child(module: str, args: Sequence[str], cpus: Optional[Sequence[i
 
 
 class SystemRun:
-  """One real run of the default example through ./run_script.sh, some variables or config
-  changed; its own experiment dir under logs/, removed when it is stopped."""
+  """One real run through ./run_script.sh of the default example's variables with an example's
+  params and config (by default the default example's), some of it changed; its own
+  experiment dir under logs/, removed when it is stopped."""
 
-  def __init__(self, label: str, workers: int, seed: int = 0, **config_changes):
+  def __init__(self, label: str, workers: int, seed: int = 0, params_file: str = BENCH_PARAMS,
+               config_file: str = DEFAULT_CONFIG, **config_changes):
     self.name = f'bench_{label}_{uuid.uuid4().hex[:6]}'
     self.exp_dir = os.path.join(REPO, 'logs', self.name)
     self.workers = workers
-    config_path = write_config(**config_changes)
+    config_path = write_config(config_file, **config_changes)
     self._inputs_dir = os.path.dirname(config_path)
-    variables = dict(default_variables(), SAC_EXP_NAME=self.name, SAC_PARAMS=BENCH_PARAMS,
+    variables = dict(default_variables(), SAC_EXP_NAME=self.name, SAC_PARAMS=params_file,
                      SAC_CONFIG=config_path, SAC_NUM_COLLECT_WORKERS=str(workers),
                      SAC_SEED=str(seed))
     self._variables_file = os.path.join(self._inputs_dir, 'variables.sh')

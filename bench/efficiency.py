@@ -1,9 +1,11 @@
-"""Benchmarks 1 and 2: one collect worker's and the trainer's speed inside a running system,
+"""Benchmarks 1 to 3: one collect worker's and the trainer's speed inside a running system,
 each against a bare single-process loop pinned to the same CPU with the same thread pools.
 
   collector efficiency = a worker's env steps/s while collecting (RunTime/
-      worker_collect_env_steps_per_sec: Actor with Reverb observer, flush included)
+      worker_collect_env_steps_per_sec: Actor writing episodes into Reverb, flush included)
       ÷ a plain Python loop of the same env and collect policy network   -> target ≥ 0.8
+      the same on Minitaur (256×256 networks, 200-step episodes, few SGD steps so that
+      the iterations are the worker's)                                      -> target ≥ 0.95
   trainer efficiency = the trainer's SGD steps/s during its SGD phase (RunTime/
       sgd_phase_steps_per_sec: Learner sampling the trainer's replay, fed from Reverb)
       ÷ SacAgent.train on in-memory batches of the same shapes          -> target ≥ 0.8
@@ -17,6 +19,7 @@ from bench import common
 from tfagents_system import iteration_timing
 
 NUM_WORKERS = 1
+MINITAUR_EPISODE_STEPS = 200
 
 
 def main():
@@ -36,10 +39,32 @@ def main():
                    ('bare loop: env + collect policy', bare_collect[0]['env_steps_per_sec']),
                    ('worker in the system', summaries[
                        iteration_timing.WORKER_COLLECT_ENV_STEPS_PER_SEC]), worker_cpus, 0.8)
+  write_efficiency(args.out, 'minitaur_collector_efficiency',
+                   'Collector efficiency, Minitaur', 'env steps/s',
+                   *minitaur_collect_rates(args.quick), worker_cpus, 0.95)
   write_efficiency(args.out, 'trainer_efficiency', 'Trainer efficiency', 'SGD steps/s',
                    ('bare SacAgent.train on in-memory batches', bare_sgd[0]['sgd_steps_per_sec']),
                    ('trainer in the system, sampling its replay',
                     summaries[iteration_timing.SGD_PHASE_STEPS_PER_SEC]), trainer_cpus, 0.8)
+
+
+def minitaur_collect_rates(quick: bool):
+  """(bare loop, in the system) collect rates of a Minitaur worker, the system with N=1."""
+  changes = dict(episode_length=MINITAUR_EPISODE_STEPS, params=dict(
+      num_steps_per_iter=20, n_episodes_in_buffer=50, n_buffer_init_episodes=1,
+      eval_period_itrs=1000))
+  config = common.write_config(common.MINITAUR_CONFIG, **changes)
+  worker_cpus = common.planned_cpus('sac_collect_0', NUM_WORKERS)
+  bare = common.run_pinned_child(
+      'bench.bare_loops', ['collect', '--params', common.MINITAUR_PARAMS, '--config', config,
+                           '--episodes', '3' if quick else '10'], worker_cpus)
+  with common.SystemRun('minitaur_efficiency', workers=NUM_WORKERS,
+                        params_file=common.MINITAUR_PARAMS, config_file=common.MINITAUR_CONFIG,
+                        num_iter=6 if quick else 20, **changes) as run:
+    run.wait_until_done()
+    summaries = run.train_summaries()
+  return (('bare loop: Minitaur env + collect policy', bare[0]['env_steps_per_sec']),
+          ('worker in the system', summaries[iteration_timing.WORKER_COLLECT_ENV_STEPS_PER_SEC]))
 
 
 def write_efficiency(out_dir, name, title, unit, bare, in_system, cpus, target):

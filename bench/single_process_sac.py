@@ -6,7 +6,8 @@ An iteration, as in the system: N_WORKERS × n_train_episodes_per_iter collect e
 num_steps_per_iter SGD steps, and on eval iterations n_eval_episodes greedy episodes. Prints
 one JSON line per evaluation; stops at --target_return or after num_iter iterations.
 
-  python -m bench.single_process_sac --config C --seed S --workers N --target_return R --root_dir D
+  python -m bench.single_process_sac [--params P] --config C --seed S --workers N --target_return R
+      --root_dir D
 """
 import argparse
 import json
@@ -41,6 +42,7 @@ def episodes_actor(env, policy, train_step, episodes, observers=()):
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__)
+  parser.add_argument('--params', default=common.BENCH_PARAMS)
   parser.add_argument('--config', required=True)
   parser.add_argument('--seed', type=int, default=0)
   parser.add_argument('--workers', type=int, required=True,
@@ -48,7 +50,7 @@ def main():
   parser.add_argument('--target_return', type=float, default=float('inf'))
   parser.add_argument('--root_dir', required=True, help="the Learner's dir")
   args = parser.parse_args()
-  params = params_loading.load_train_params(common.BENCH_PARAMS, args.config)
+  params = params_loading.load_train_params(args.params, args.config)
 
   collect_seed, eval_seed = iteration_sync.env_seeds(args.seed, 0)
   collect_env = params.env_ctor(*params.collect_env_args_kwargs()[0], seed=collect_seed,

@@ -19,9 +19,11 @@ TARGET_RETURN = -20.0
 EVAL_PERIOD_ITRS = 2
 
 
-def system_run(workers: int, seed: int):
+def system_run(workers: int, seed: int, target_return: float = TARGET_RETURN, **run_options):
   """[(seconds, env steps, eval return, iteration)] of the system's evaluations, up to the
-  target."""
+  target; `run_options` for common.SystemRun (by default the example evaluating every
+  EVAL_PERIOD_ITRS)."""
+  run_options = run_options or dict(params={'eval_period_itrs': EVAL_PERIOD_ITRS})
   evaluations, seen = [], set()
 
   def record_evaluation(status):
@@ -29,24 +31,26 @@ def system_run(workers: int, seed: int):
       seen.add(status['eval_iteration'])
       evaluations.append((status['updated'] - run.started_at, status['env_steps'],
                           status['eval_return'], status['eval_iteration']))
-    return status['eval_return'] is not None and status['eval_return'] >= TARGET_RETURN or (
+    return status['eval_return'] is not None and status['eval_return'] >= target_return or (
         status.get('done'))
 
-  with common.SystemRun('time_to_target', workers=workers, seed=seed,
-                        params={'eval_period_itrs': EVAL_PERIOD_ITRS}) as run:
+  with common.SystemRun('time_to_target', workers=workers, seed=seed, **run_options) as run:
     run.wait_for(record_evaluation, poll_s=0.1)
   return evaluations
 
 
-def single_process_run(workers: int, seed: int, config_path: str):
+def single_process_run(workers: int, seed: int, config_path: str,
+                       params_file: str = common.BENCH_PARAMS,
+                       target_return: float = TARGET_RETURN):
+  """The same as system_run's, of bench/single_process_sac.py."""
   root_dir = tempfile.mkdtemp(prefix='bench_single_process_sac_')
   start = time.time()
   try:
     results = common.run_pinned_child(
-        'bench.single_process_sac', ['--config', config_path, '--seed', str(seed),
-                                     '--workers', str(workers), '--root_dir', root_dir,
-                                     '--target_return', str(TARGET_RETURN)],
-        stop_when=lambda result: result['eval_return'] >= TARGET_RETURN)
+        'bench.single_process_sac', ['--params', params_file, '--config', config_path,
+                                     '--seed', str(seed), '--workers', str(workers),
+                                     '--root_dir', root_dir, '--target_return', str(target_return)],
+        stop_when=lambda result: result['eval_return'] >= target_return)
   finally:
     shutil.rmtree(root_dir, ignore_errors=True)
   return [(r['time'] - start, r['env_steps'], r['eval_return'], r['iteration']) for r in results]
