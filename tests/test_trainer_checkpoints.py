@@ -1,0 +1,56 @@
+"""The trainer's checkpoints keep the optimizers' state across restarts: a real SAC agent and
+tf-agents Learner built as sac_train builds them."""
+import pytest
+import tensorflow as tf
+from tf_agents.specs import tensor_spec
+from tf_agents.train import learner
+
+from tfagents_system import params_loading
+from tfagents_system import program_setup
+from tfagents_system.experiment_dir import ExperimentDir
+from tfagents_system.trainer_checkpoints import TrainerCheckpoints
+
+PARAMS = 'tfagents_system/point_mass_params.py'
+CONFIG = 'config/point_mass.json'
+
+
+@pytest.fixture(scope='module')
+def params():
+  return params_loading.load_train_params(PARAMS, CONFIG)
+
+
+class Trainer:
+  """What a (re)started sac_train builds: agent, Learner, checkpoints restored from the dir."""
+
+  def __init__(self, params, root):
+    time_step_spec, action_spec = program_setup.environment_specs(params)
+    self.agent, self.train_step = program_setup.create_agent(params, time_step_spec, action_spec)
+    experiment = ExperimentDir(str(root))
+    self.learner = learner.Learner(experiment.root, self.train_step, self.agent,
+                                   direct_sampling=True, checkpoint_interval=-1,
+                                   summary_interval=0)
+    self.checkpoints = TrainerCheckpoints(experiment, self.agent, self.train_step,
+                                          lambda: 'no replay in this test')
+    self.checkpoints.export_policies()
+    shape = (params.train_batch_size, params.train_sequence_length)
+    batch = tensor_spec.sample_spec_nest(self.agent.collect_data_spec, outer_dims=shape)
+    self._batch = batch._replace(  # finite values for the unbounded specs
+        reward=tf.random.uniform(shape, -3.0, 0.0),
+        observation=tf.random.uniform(shape + tuple(batch.observation.shape[2:]), -1.0, 1.0))
+
+  def train(self, steps):
+    self.learner.run(iterations=steps, iterator=iter(lambda: self._batch, None))
+
+  def critic_optimizer_steps(self):
+    return int(self.agent._critic_optimizer.iterations.numpy())  # pylint: disable=protected-access
+
+
+def test_a_restarted_trainer_goes_on_with_the_optimizer_state_it_saved(params, tmp_path):
+  trainer = Trainer(params, tmp_path)
+  trainer.train(5)
+  trainer.checkpoints.save()
+  restarted = Trainer(params, tmp_path)
+  assert int(restarted.train_step.numpy()) == 5
+  restarted.train(1)
+  assert restarted.critic_optimizer_steps() == 6  # a fresh optimizer would be at 1
+
