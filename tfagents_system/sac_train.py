@@ -69,6 +69,11 @@ def main(_):
                    check=False)
     exit_now(EXIT_FAILED)
 
+  # Summaries and checkpoints are written here, per iteration, so that a
+  # non-finite loss is never checkpointed and no iteration is summarized twice. Built before the
+  # trainer connects: its seconds of tracing overlap the replay server's start.
+  sac_learner = learner.Learner(experiment.root, train_step, agent, direct_sampling=True,
+                                checkpoint_interval=-1, summary_interval=0)
   replay = TrainerReplay(agent.collect_data_spec, params.train_sequence_length,
                          params.replay_capacity, params.train_batch_size)
   try:
@@ -81,10 +86,6 @@ def main(_):
   except ReplayServerUnreachable as e:
     stop_with_error(str(e))
 
-  # Summaries and checkpoints are written here, per iteration, so that a
-  # non-finite loss is never checkpointed and no iteration is summarized twice.
-  sac_learner = learner.Learner(experiment.root, train_step, agent, direct_sampling=True,
-                                checkpoint_interval=-1, summary_interval=0)
   steps_per_iter = params.num_steps_per_iter
   checkpoints = TrainerCheckpoints(experiment, agent, train_step, sync.checkpoint_replay)
 
