@@ -36,7 +36,7 @@ def milestones(run: common.SystemRun, first_sgd_step_at: float):
       ('launcher: inputs checked, services written', launcher_ready),
       ('trainer: TensorFlow imported', log_times(run.exp_dir, 'sac_train', 'trainer on CPUs')[0]),
       ('replay server: listening', log_times(run.exp_dir, 'sac_replay_buffer', 'Reverb server')[0]),
-      ('trainer: agent, Learner, policy SavedModels ready; publishes the initial collection',
+      ('trainer: agent and Learner ready; publishes the initial collection',
        log_times(run.exp_dir, 'sac_train', 'Waiting for the initial')[0]),
       ('workers: initial random-policy episodes reported (last worker)',
        max(log_times(run.exp_dir, worker, 'Iteration -1:')[0] for worker in workers)),

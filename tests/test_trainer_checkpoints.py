@@ -31,7 +31,6 @@ class Trainer:
                                    summary_interval=0)
     self.checkpoints = TrainerCheckpoints(experiment, self.agent, self.train_step,
                                           lambda: 'no replay in this test')
-    self.checkpoints.export_policies()
     shape = (params.train_batch_size, params.train_sequence_length)
     batch = tensor_spec.sample_spec_nest(self.agent.collect_data_spec, outer_dims=shape)
     self._batch = batch._replace(  # finite values for the unbounded specs

@@ -100,9 +100,9 @@ def main(_):
                       f'({type(e).__name__}: {str(e).strip().splitlines()[0]}); training stopped, '
                       f'the last good checkpoint is kept in {experiment.trainer_checkpoints_dir}')
 
-  def save_checkpoints():
+  def save_checkpoints(policy=True):
     with stopping_if_writing_fails('checkpointing'):
-      checkpoints.save()
+      checkpoints.save(policy)
       progress.record_checkpoint(int(train_step.numpy()), sync.replay_episodes)
 
   checkpoint_due = interval_trigger.IntervalTrigger(
@@ -131,16 +131,14 @@ def main(_):
   first_iteration = int(train_step.numpy()) // steps_per_iter
   if progress.initial_collection_done:
     logging.info('Resuming at iteration %d (train step %d)', first_iteration, train_step.numpy())
-    checkpoints.export_policies()
   else:
     logging.info('Waiting for the initial random-policy experience')
     sync.publish(iteration_sync.INIT_ITERATION)
-    checkpoints.export_policies()
     progress.record_initial_collection(sync.gather(iteration_sync.INIT_ITERATION, stop_requested))
     if not stop_requested.is_set():
       # Done only once its data is in a replay checkpoint: a restarted server or a resumed run
-      # that finds no checkpoint collects it again.
-      save_checkpoints()
+      # that finds no checkpoint collects it again. The untrained policy is not worth saving.
+      save_checkpoints(policy=False)
       progress.record_initial_collection_done()
 
   clock = iteration_timing.PhaseClock()

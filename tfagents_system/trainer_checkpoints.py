@@ -39,17 +39,19 @@ class TrainerCheckpoints:
     self._experiment, self._agent = experiment, agent
     self._policy = None
 
-  def export_policies(self) -> None:
-    """Writes the policy SavedModels (seconds of work: the trainer does it while the workers
-    collect); from then on every save() writes a policy checkpoint too."""
-    self._policy = triggers.PolicySavedModelTrigger(
-        self._experiment.policies_dir, self._agent, self._train_step, interval=1,
-        start=int(self._train_step.numpy()))
-
-  def save(self) -> None:
+  def save(self, policy: bool = True) -> None:
+    """Checkpoints the trainer, the replay data and (unless `policy` is False) the policy. The
+    policy SavedModels, seconds of work, are written with the first policy checkpoint: the
+    checkpoint that marks the initial collection done leaves the policy out, so that they are
+    not on the way to the first SGD step."""
     step = int(self._train_step.numpy())
     self._trainer.save(step)
-    self._policy(step)
+    if policy:
+      if self._policy is None:
+        self._policy = triggers.PolicySavedModelTrigger(
+            self._experiment.policies_dir, self._agent, self._train_step, interval=1,
+            start=step - 1)  # so that it saves this step's policy checkpoint too
+      self._policy(step)
     replay_path = self._checkpoint_replay()
-    logging.info('Checkpointed trainer, policy and replay data (%s) at train step %d',
-                 replay_path, step)
+    logging.info('Checkpointed trainer, %sreplay data (%s) at train step %d',
+                 'policy and ' if policy else '', replay_path, step)
