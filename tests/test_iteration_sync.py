@@ -65,6 +65,10 @@ class ReplayServer:
     self._client = client
 
   @property
+  def client(self):
+    return self._client
+
+  @property
   def episodes(self):
     return self._client.server_info()[iteration_sync.EXPERIENCE_TABLE].current_size
 
@@ -172,6 +176,27 @@ def test_server_restarted_during_the_initial_collection_and_the_sgd_steps(run):
   # (The last iteration's experience may still be on its way.)
   assert sync.replay.size >= (params.n_buffer_init_episodes + (NUM_ITER - 1) * NUM_WORKERS
                               * params.n_train_episodes_per_iter) * (params.episode_length - 1)
+
+
+def test_reports_of_an_earlier_publication_are_not_counted(run):
+  # Workers that did not notice the replay server restart report, to the new server, the
+  # iteration published on the old one: part of their experience went with the old server.
+  sync, server, _, gate = run
+  no_stop = threading.Event()
+  gate.set()
+  sync.publish(iteration_sync.INIT_ITERATION)
+  earlier = sync.publication
+  reports = lambda: server.client.server_info()[iteration_sync.REPORT_TABLE].current_size
+  for _ in range(BOUND_S * 10):
+    if reports() == NUM_WORKERS:
+      break
+    threading.Event().wait(0.1)
+  assert reports() == NUM_WORKERS
+  sync.publish(iteration_sync.INIT_ITERATION)  # again, as after the restart
+  summary = sync.gather(iteration_sync.INIT_ITERATION, no_stop)
+  assert summary.missing_workers == []
+  assert [r.publication for r in summary.reports] == [sync.publication] * NUM_WORKERS
+  assert sync.publication != earlier
 
 
 def test_a_replay_short_of_a_batch_that_does_not_grow_is_refilled(run):

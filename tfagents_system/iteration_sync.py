@@ -156,6 +156,10 @@ class WorkerReport:
   eval_seconds: float = 0.0
   policy_pull_seconds: float = 0.0
   publication_wait_seconds: float = 0.0  # before this iteration's publication was seen
+  # The publication it answers: a worker that did not notice the replay server restart sends
+  # the new server a report of the iteration published on the old one, with its experience
+  # partly lost; the trainer, which published the iteration again, must not count it.
+  publication: int = 0
   # The curriculum values its envs had: the Curriculum/* summaries are what workers applied.
   curriculum: Dict[str, float] = dataclasses.field(default_factory=dict)
 
@@ -259,10 +263,16 @@ class TrainerSync:
     return self._connection.call(self._connection.client.checkpoint,
                                  'checkpointing the replay buffer', attempts=3)
 
+  @property
+  def publication(self) -> Optional[int]:
+    """The id of the latest publication (None before the first)."""
+    return self._publication
+
   def publish(self, iteration: int) -> None:
     """Pushes the policy for `iteration`; the iteration number goes last so a
     worker that sees it is sure to get that policy."""
-    self._iteration, self._publication = iteration, time.time_ns()
+    # Microseconds: exact in the float64 array a report is sent as.
+    self._iteration, self._publication = iteration, time.time_ns() // 1000
     self._connection.call(self._push, f'publishing iteration {iteration}')
 
   def _push(self) -> None:
@@ -349,10 +359,10 @@ class TrainerSync:
     next_check = time.monotonic() + 1.0
     while len(reports) < self._num_workers and time.monotonic() < deadline:
       for report in self._connection.call(self._drain, 'reading reports'):
-        if report.iteration == iteration:
+        if report.publication == self._publication:
           reports[report.worker] = report
         else:
-          logging.info('Ignoring a late report of worker %d for iteration %d',
+          logging.info('Ignoring a report of worker %d for an earlier publication (iteration %d)',
                        report.worker, report.iteration)
       if time.monotonic() > next_check:
         next_check = time.monotonic() + 1.0
@@ -434,6 +444,7 @@ class WorkerSync:
     self._container.update(variables_nest, VARIABLE_TABLE)
 
   def report(self, report: WorkerReport) -> None:
+    report.publication = self._publication
     self._connection.client.insert([report.to_array(self._curriculum_names)],
                                    priorities={REPORT_TABLE: 1.0})
 
