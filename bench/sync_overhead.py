@@ -1,14 +1,21 @@
 """Benchmark 3: the share of an iteration's wall time the iteration barrier costs, with the
-per-iteration timing breakdown the trainer writes (tfagents_system/iteration_timing.py).
+per-iteration timing breakdown the trainer writes (tfagents_system/iteration_timing.py), and
+the iteration's wall time against its ideal on this machine.
 
 The default example runs as training_variables.sh sets it (N=2 workers). Sync overhead =
 iteration time - (trainer bookkeeping + max(SGD, the busiest worker's collect + eval)):
 publishing and pulling the policy, reporting, noticing a publication or a report -> target ≤ 3%.
+Iteration ÷ ideal: the ideal is the longer of the iteration's SGD steps at the bare SGD rate on
+the trainer's CPUs and its env steps (collect, and eval averaged over the eval period) at the
+bare collect rate on the workers' CPUs (bench/bare_loops.py, pinned as the programs are)
+                                                                       -> target ≤ 1.5
 """
 import numpy as np
 
 from bench import common
 from tfagents_system import iteration_timing as timing
+from tfagents_system import params_loading
+from tfagents_system import training_progress
 
 # The breakdown, in the order an iteration goes (trainer phases, then the workers' side).
 TRAINER_PHASES = [('bookkeeping', timing.BOOKKEEPING_SECONDS), ('publish', timing.PUBLISH_SECONDS),
@@ -23,6 +30,15 @@ def main():
   args = common.parse_args(__doc__)
   workers = int(common.default_variables()['SAC_NUM_COLLECT_WORKERS'])
   num_iter = 12 if args.quick else 40
+  worker_cpus = sorted(set().union(*(common.planned_cpus(f'sac_collect_{i}', workers)
+                                     for i in range(workers))))
+  trainer_cpus = common.planned_cpus('sac_train', workers)
+  bare_collect = common.run_pinned_child(
+      'bench.bare_loops', ['collect', '--episodes', '10' if args.quick else '40'],
+      worker_cpus[:1])[0]['env_steps_per_sec']
+  bare_sgd = common.run_pinned_child(
+      'bench.bare_loops', ['sgd', '--steps', '300' if args.quick else '1000'],
+      trainer_cpus)[0]['sgd_steps_per_sec']
   with common.SystemRun('sync', workers=workers, num_iter=num_iter) as run:
     run.wait_until_done()
     summaries = run.train_summaries()
@@ -41,6 +57,17 @@ def main():
                f'{1000 * np.mean(overhead * iteration):.1f}',
                f'{100 * mean_overhead:.1f}% ({common.spread(100 * overhead)}%), '
                f'{common.verdict(100 * mean_overhead, 3, at_least=False)}'])
+
+  params = params_loading.load_train_params(common.BENCH_PARAMS, common.DEFAULT_CONFIG)
+  env_steps = common.after_warmup(np.diff(summaries[training_progress.ENV_STEPS])) + (
+      params.n_eval_episodes * params.episode_length / params.eval_period_itrs)
+  ideal = np.maximum(params.num_steps_per_iter / bare_sgd,
+                     env_steps / (bare_collect * len(worker_cpus)))
+  ratio = float(np.mean(iteration[-len(ideal):]) / np.mean(ideal))
+  rows.append([f'**iteration ÷ its ideal** (SGD at the bare {bare_sgd:.0f} steps/s on CPUs '
+               f'{trainer_cpus}; env steps at the bare {bare_collect:.0f}/s on CPUs {worker_cpus})',
+               f'{1000 * np.mean(ideal):.1f} ideal',
+               f'{ratio:.2f}, {common.verdict(ratio, 1.5, at_least=False)}'])
 
   def draw(axes):
     bottom = np.zeros(len(iteration))
