@@ -137,14 +137,14 @@ def test_saved_greedy_policy_updated_from_latest_checkpoint_acts_well(finished_r
   assert os.path.basename(checkpoints[-1]) == 'policy_checkpoint_%010d' % (NUM_ITER * 100)
   policy = py_tf_eager_policy.SavedModelPyTFEagerPolicy(
       os.path.join(policies, 'greedy_policy'), load_specs_from_pbtxt=True)
-  untrained_return = average_return(policy)
+  exported_at = policy.get_train_step()  # written with the first policy checkpoint
   policy.update_from_checkpoint(checkpoints[-1])
+  assert exported_at < policy.get_train_step() == NUM_ITER * 100
   trained_return = average_return(policy)
-  assert trained_return > 0.5 * untrained_return, (trained_return, untrained_return)
   spec_env = PointMassEnv()
   random_return = average_return(
       random_py_policy.RandomPyPolicy(spec_env.time_step_spec(), spec_env.action_spec()))
-  assert trained_return > 0.5 * random_return
+  assert trained_return > 0.5 * random_return, (trained_return, random_return)
 
 
 def test_every_worker_env_received_exactly_the_curriculum_values_due(finished_run):
