@@ -41,20 +41,19 @@ def main():
                        iteration_timing.WORKER_COLLECT_ENV_STEPS_PER_SEC]), worker_cpus, 0.8)
   write_efficiency(args.out, 'minitaur_collector_efficiency',
                    'Collector efficiency, Minitaur', 'env steps/s',
-                   *minitaur_collect_rates(args.quick), worker_cpus, 0.95)
+                   *minitaur_collect_rates(args.quick, worker_cpus), worker_cpus, 0.95)
   write_efficiency(args.out, 'trainer_efficiency', 'Trainer efficiency', 'SGD steps/s',
                    ('bare SacAgent.train on in-memory batches', bare_sgd[0]['sgd_steps_per_sec']),
                    ('trainer in the system, sampling its replay',
                     summaries[iteration_timing.SGD_PHASE_STEPS_PER_SEC]), trainer_cpus, 0.8)
 
 
-def minitaur_collect_rates(quick: bool):
+def minitaur_collect_rates(quick: bool, worker_cpus):
   """(bare loop, in the system) collect rates of a Minitaur worker, the system with N=1."""
   changes = dict(episode_length=MINITAUR_EPISODE_STEPS, params=dict(
       num_steps_per_iter=20, n_episodes_in_buffer=50, n_buffer_init_episodes=1,
       eval_period_itrs=1000))
   config = common.write_config(common.MINITAUR_CONFIG, **changes)
-  worker_cpus = common.planned_cpus('sac_collect_0', NUM_WORKERS)
   bare = common.run_pinned_child(
       'bench.bare_loops', ['collect', '--params', common.MINITAUR_PARAMS, '--config', config,
                            '--episodes', '3' if quick else '10'], worker_cpus)

@@ -18,6 +18,7 @@ import numpy as np
 from bench import common
 
 NUM_ITER = {True: 5, False: 20}
+SERVER_START_TIMEOUT_S = 120
 # Enough episodes that the stored data is tens of MiB, far above the RSS's noise.
 EPISODES = {'point-mass': {True: 2000, False: 10000}, 'Minitaur': {True: 100, False: 600}}
 EXAMPLES = {'point-mass': (common.BENCH_PARAMS, common.DEFAULT_CONFIG),
@@ -46,7 +47,6 @@ def replay_bytes_per_transition(params_file: str, config_file: str, episodes: in
   example's episodes, measured on the replay server program itself, written to over gRPC from
   this process."""
   # pylint: disable=g-import-not-at-top  # TensorFlow only where it is needed
-  import reverb
   import tensorflow as tf
   from tf_agents.specs import tensor_spec
   from tf_agents.trajectories import time_step as ts
@@ -56,6 +56,7 @@ def replay_bytes_per_transition(params_file: str, config_file: str, episodes: in
   from tfagents_system import launch
   from tfagents_system import params_loading
   from tfagents_system import program_setup
+  from tfagents_system.replay_connection import ReplayConnection
   config = common.write_config(config_file, params={'n_episodes_in_buffer': episodes})
   params = params_loading.load_train_params(params_file, config)
   time_step_spec, action_spec = program_setup.environment_specs(params)
@@ -72,16 +73,7 @@ def replay_bytes_per_transition(params_file: str, config_file: str, episodes: in
       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
   try:
     address = f'localhost:{port}'
-    client = reverb.Client(address)
-    deadline = time.monotonic() + 120
-    while True:
-      try:
-        client.server_info(timeout=1)
-        break
-      except Exception:  # pylint: disable=broad-except  # not listening yet
-        if time.monotonic() > deadline or server.poll() is not None:
-          raise
-        time.sleep(0.2)
+    client = ReplayConnection(address, SERVER_START_TIMEOUT_S).client
     time.sleep(1)
     before = status_kib(server.pid, 'VmRSS')
     writer = episode_items.EpisodeWriter(

@@ -38,7 +38,6 @@ class EpisodeWriter:
     self._writer = client.trajectory_writer(num_keep_alive_refs=1)
     self._tables = list(tables)
     self._item_steps = steps
-    self._overlap = sequence_length - 1
     self._sequence_length = sequence_length
     self._episode = []
 
@@ -50,7 +49,7 @@ class EpisodeWriter:
       self._episode = []
     elif len(self._episode) == self._item_steps:
       self._write_item()
-      self._episode = self._episode[len(self._episode) - self._overlap:]
+      self._episode = self._episode[len(self._episode) - (self._sequence_length - 1):]
 
   def _write_item(self) -> None:
     length = len(self._episode)

@@ -285,7 +285,7 @@ class TrainerSync:
     """A trainer that (re)starts fills its replay from the durable table: a uniform resample
     of as many episodes as that holds (Reverb cannot list a table), so sampling it is sampling
     the durable buffer. The feed's items are in that table already."""
-    self._connection.call(lambda: self._read_feed(discard=True), 'reading the feed')
+    self._connection.call(lambda: self._connection.client.reset(FEED_TABLE), 'emptying the feed')
     episodes = self.replay_episodes
     if not episodes:
       return
@@ -297,20 +297,15 @@ class TrainerSync:
     logging.info('Trainer replay loaded: %d windows of episodes resampled from the %d of the '
                  'replay buffer', self.replay.size, episodes)
 
-  def feed(self) -> int:
+  def feed(self) -> None:
     """Moves what the workers wrote since the last call into the trainer's replay."""
-    return self._connection.call(self._read_feed, 'reading the experience feed')
+    self._connection.call(self._read_feed, 'reading the experience feed')
 
-  def _read_feed(self, discard: bool = False) -> int:
+  def _read_feed(self) -> None:
     count = self._connection.client.server_info()[FEED_TABLE].current_size
-    if not count:
-      return 0
-    read = 0
-    for batch in read_batches(self._connection.address, FEED_TABLE, count):
-      if not discard:
+    if count:
+      for batch in read_batches(self._connection.address, FEED_TABLE, count):
         self.replay.add_episodes(batch.data)
-      read += int(batch.info.key.shape[0])
-    return read
 
   def train(self, run_steps: Callable[[TrainerReplay, int], T], steps: int, iteration: int,
             stop_requested: threading.Event) -> Optional[T]:
