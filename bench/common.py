@@ -119,6 +119,62 @@ def run_pinned_child(module: str, args: Sequence[str], cpus: Optional[Sequence[i
   return results
 
 
+class ReplayServerProgram:
+  """The replay server program (sac_replay_buffer) alone, for an example's params and config,
+  in a temporary experiment dir, optionally pinned; `client` reaches it once it listens."""
+
+  START_TIMEOUT_S = 120
+
+  def __init__(self, params_file: str, config_file: str, cpus: Optional[Sequence[int]] = None):
+    self._args = (params_file, config_file)
+    self._cpus = cpus
+    self.process = None
+    self.address = None
+    self.client = None
+
+  def __enter__(self) -> 'ReplayServerProgram':
+    # pylint: disable=g-import-not-at-top  # the launcher's port rule, TensorFlow only here
+    from tfagents_system import launch
+    from tfagents_system.replay_connection import ReplayConnection
+    params_file, config_file = self._args
+    port = launch.choose_port(None)
+    self._root_dir = tempfile.mkdtemp(prefix='bench_replay_')
+    preexec = (lambda: os.sched_setaffinity(0, self._cpus)) if self._cpus else None
+    self.process = subprocess.Popen(
+        [PYTHON, '-m', 'tfagents_system.sac_replay_buffer', f'--root_dir={self._root_dir}',
+         f'--params={params_file}', f'--config={config_file}', f'--port={port}'],
+        cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL='2'),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=preexec)
+    self.address = f'localhost:{port}'
+    self.client = ReplayConnection(self.address, self.START_TIMEOUT_S).client
+    return self
+
+  def cpu_seconds(self) -> float:
+    """User + system CPU time the server has used so far."""
+    with open(f'/proc/{self.process.pid}/stat') as f:
+      fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+  def __exit__(self, *_):
+    self.process.terminate()
+    self.process.wait(timeout=60)
+    shutil.rmtree(self._root_dir, ignore_errors=True)
+
+
+def random_episode(data_spec, episode_length: int) -> list:
+  """The trajectory steps of an `episode_length`-step episode as a worker's observer receives
+  them (the last one LAST), of `data_spec` filled with random values (what compresses least)."""
+  # pylint: disable=g-import-not-at-top  # TensorFlow only where it is needed
+  import tensorflow as tf
+  from tf_agents.specs import tensor_spec
+  from tf_agents.trajectories import time_step as ts
+  steps = [tf.nest.map_structure(lambda value: value.numpy(),
+                                 tensor_spec.sample_spec_nest(data_spec, outer_dims=()))
+           for _ in range(episode_length + 1)]
+  return [step._replace(step_type=np.int32(ts.StepType.MID)) for step in steps[:-1]] + [
+      steps[-1]._replace(step_type=np.int32(ts.StepType.LAST))]
+
+
 class SystemRun:
   """One real run through ./run_script.sh of the default example's variables with an example's
   params and config (by default the default example's), some of it changed; its own

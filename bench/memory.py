@@ -9,16 +9,11 @@
 
 The episodes are the examples' specs filled with random values (what compresses least).
 """
-import os
-import subprocess
 import time
-
-import numpy as np
 
 from bench import common
 
 NUM_ITER = {True: 5, False: 20}
-SERVER_START_TIMEOUT_S = 120
 # Enough episodes that the stored data is tens of MiB, far above the RSS's noise.
 EPISODES = {'point-mass': {True: 2000, False: 10000}, 'Minitaur': {True: 100, False: 600}}
 EXAMPLES = {'point-mass': (common.BENCH_PARAMS, common.DEFAULT_CONFIG),
@@ -48,15 +43,11 @@ def replay_bytes_per_transition(params_file: str, config_file: str, episodes: in
   this process."""
   # pylint: disable=g-import-not-at-top  # TensorFlow only where it is needed
   import tensorflow as tf
-  from tf_agents.specs import tensor_spec
-  from tf_agents.trajectories import time_step as ts
 
   from tfagents_system import episode_items
   from tfagents_system import iteration_sync
-  from tfagents_system import launch
   from tfagents_system import params_loading
   from tfagents_system import program_setup
-  from tfagents_system.replay_connection import ReplayConnection
   config = common.write_config(config_file, params={'n_episodes_in_buffer': episodes})
   params = params_loading.load_train_params(params_file, config)
   time_step_spec, action_spec = program_setup.environment_specs(params)
@@ -64,42 +55,27 @@ def replay_bytes_per_transition(params_file: str, config_file: str, episodes: in
   spec = agent.collect_data_spec
   raw_bytes = sum(s.dtype.size * s.shape.num_elements() for s in tf.nest.flatten(spec))
 
-  port = launch.choose_port(None)
-  root_dir = os.path.dirname(config)
-  server = subprocess.Popen(
-      [common.PYTHON, '-m', 'tfagents_system.sac_replay_buffer', f'--root_dir={root_dir}',
-       f'--params={params_file}', f'--config={config}', f'--port={port}'],
-      cwd=common.REPO, env=dict(os.environ, PYTHONPATH=common.REPO, TF_CPP_MIN_LOG_LEVEL='2'),
-      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-  try:
-    address = f'localhost:{port}'
-    client = ReplayConnection(address, SERVER_START_TIMEOUT_S).client
+  with common.ReplayServerProgram(params_file, config) as server:
+    client = server.client
     time.sleep(1)
-    before = status_kib(server.pid, 'VmRSS')
+    before = status_kib(server.process.pid, 'VmRSS')
     writer = episode_items.EpisodeWriter(
         client, [iteration_sync.EXPERIENCE_TABLE, iteration_sync.FEED_TABLE],
         episode_items.item_steps(params.episode_length), params.train_sequence_length)
-    steps = [tf.nest.map_structure(lambda value: value.numpy(),
-                                   tensor_spec.sample_spec_nest(spec, outer_dims=()))
-             for _ in range(params.episode_length + 1)]
-    steps = [step._replace(step_type=np.int32(ts.StepType.MID)) for step in steps[:-1]] + [
-        steps[-1]._replace(step_type=np.int32(ts.StepType.LAST))]
+    steps = common.random_episode(spec, params.episode_length)
     for _ in range(episodes):
       for step in steps:
         writer(step)
     writer.flush()
     writer.close()
     feed = client.server_info()[iteration_sync.FEED_TABLE].current_size
-    for _ in iteration_sync.read_batches(address, iteration_sync.FEED_TABLE, feed):
+    for _ in iteration_sync.read_batches(server.address, iteration_sync.FEED_TABLE, feed):
       pass
     time.sleep(1)
-    grown = (status_kib(server.pid, 'VmRSS') - before) * 1024
+    grown = (status_kib(server.process.pid, 'VmRSS') - before) * 1024
     stored = client.server_info()[iteration_sync.EXPERIENCE_TABLE].current_size
     transitions = stored * params.episode_length
     return grown / transitions, raw_bytes, transitions
-  finally:
-    server.terminate()
-    server.wait(timeout=60)
 
 
 def main():

@@ -1,0 +1,250 @@
+"""The performance model: from the measured per-component costs (bench/component_costs.py), the
+iteration wall time, env steps/s and SGD steps/s of a run with N workers on C CPUs, and which
+program sets its pace; checked against real runs of the default example with N = 1, 2 on this
+machine (also the worker-scaling measurement: aggregate env steps/s ÷ N × one worker's).
+
+The model. In an iteration the trainer publishes the policy, reads the feed and takes its SGD
+steps while each worker pulls the policy, collects its episodes (writing each as one item) and,
+every eval_period_itrs iterations, evaluates its share; the replay server takes the items in.
+Each program's work in CPU milliseconds per iteration:
+
+  worker  = e·L·(env_step + collect_policy_call) + e·episode_write + policy_pull
+            + (n_eval·L / N / eval_period)·(env_step + greedy_policy_call)
+  trainer = S·sgd_step + feed_call + N·e·feed_episode + policy_publish
+  server  = N·e·server_episode
+
+(e episodes of L steps per worker, S SGD steps, per iteration). Programs pinned to the same
+CPUs (the launcher's CPU plan, tfagents_system/cpu_plan.py) divide them: a group's time is its
+programs' work ÷ its CPUs, and no program goes faster than its own work on one CPU. The
+iteration lasts the slowest of those plus the latency of two 20 ms polls (a worker noticing the
+publication, the trainer noticing the last report), and that program is the bottleneck.
+
+  python -m bench.performance_model [--quick]
+"""
+import collections
+import concurrent.futures
+import dataclasses
+import os
+from typing import Dict, Sequence
+
+import numpy as np
+
+from bench import common
+from tfagents_system import cpu_plan
+from tfagents_system import experiment_dir
+from tfagents_system import iteration_timing
+
+POLL_LATENCY_MS = 2 * 0.5 * 20  # two polls every 20 ms, caught half-way on average
+NODE_CPUS = 32
+# Up to the most a node's CPUs take by the SLURM CPU formula (slurm_job.cpus_to_request).
+NODE_WORKERS = (1, 2, 4, 8, 16, 28)
+CHECKED_WORKERS = (1, 2)
+MINITAUR_COST_CONFIG = {'n_episodes_in_buffer': 64}  # the capacity does not change the costs
+
+
+@dataclasses.dataclass(frozen=True)
+class Workload:
+  """What one iteration asks of the programs, from TrainParams."""
+  episode_length: int
+  episodes_per_worker: int
+  sgd_steps: int
+  eval_episodes: int
+  eval_period: int
+
+  @classmethod
+  def of(cls, params) -> 'Workload':
+    return cls(params.episode_length, params.n_train_episodes_per_iter, params.num_steps_per_iter,
+               params.n_eval_episodes, params.eval_period_itrs)
+
+
+def program_work_ms(costs: Dict[str, float], work: Workload, workers: int) -> Dict[str, float]:
+  """CPU milliseconds per iteration of each program (evaluation averaged over its period)."""
+  e, length = work.episodes_per_worker, work.episode_length
+  eval_steps = work.eval_episodes * length / workers / work.eval_period
+  worker = (e * length * (costs['env_step'] + costs['collect_policy_call'])
+            + e * costs['episode_write'] + costs['policy_pull']
+            + eval_steps * (costs['env_step'] + costs['greedy_policy_call']))
+  work_ms = {experiment_dir.REPLAY_PROGRAM: workers * e * costs['server_episode'],
+             experiment_dir.TRAIN_PROGRAM: (work.sgd_steps * costs['sgd_step'] + costs['feed_call']
+                                            + workers * e * costs['feed_episode']
+                                            + costs['policy_publish'])}
+  work_ms.update({experiment_dir.collect_program(i): worker for i in range(workers)})
+  return work_ms
+
+
+@dataclasses.dataclass(frozen=True)
+class Prediction:
+  iteration_ms: float
+  env_steps_per_sec: float
+  sgd_steps_per_sec: float
+  bottleneck: str  # the program, or the CPUs programs share, that sets the pace
+
+
+def predict(costs: Dict[str, float], work: Workload, workers: int,
+            cpus: Sequence[int]) -> Prediction:
+  """The iteration of a run with `workers` workers pinned as the launcher plans on `cpus`
+  (1 CPU for the replay server, the trainer and each worker)."""
+  plan = cpu_plan.plan_run(cpus, 1, 1, 1, range(workers))
+  work_ms = program_work_ms(costs, work, workers)
+  groups = collections.defaultdict(list)
+  for program, program_cpus in plan.assignments.items():
+    groups[tuple(program_cpus)].append(program)
+  paces = dict(work_ms)
+  for group_cpus, programs in groups.items():
+    if len(programs) > 1:
+      label = f'CPU{"s" if len(group_cpus) > 1 else ""} {cpu_plan.format_cpu_list(group_cpus)} ' \
+              f'shared by {", ".join(programs)}'
+      paces[label] = sum(work_ms[p] for p in programs) / len(group_cpus)
+  bottleneck = max(paces, key=paces.get)
+  iteration_ms = paces[bottleneck] + POLL_LATENCY_MS
+  env_steps = workers * work.episodes_per_worker * work.episode_length
+  return Prediction(iteration_ms, 1000 * env_steps / iteration_ms,
+                    1000 * work.sgd_steps / iteration_ms, bottleneck)
+
+
+def measure_costs(params_file: str, config_file: str, quick: bool) -> Dict[str, float]:
+  """Measured pinned to the CPU the trainer gets, the replay server on the others."""
+  available = sorted(os.sched_getaffinity(0))
+  own = available[-1:]
+  server = available[:-1] or own
+  return common.run_pinned_child(
+      'bench.component_costs', ['--params', params_file, '--config', config_file,
+                                '--server_cpus', *map(str, server)] + (['--quick'] if quick else []),
+      own)[-1]
+
+
+def bare_rates_alone_and_together(quick: bool) -> Dict[str, float]:
+  """The bare SGD loop on the trainer's CPU and the bare collect loop on each other CPU, first
+  each alone, then all at once: whether a CPU's neighbours slow it (vCPUs that share a
+  physical core, caches, memory bandwidth) though every program has a CPU of its own."""
+  available = sorted(os.sched_getaffinity(0))
+  trainer_cpu, others = available[-1:], available[:-1]
+  sgd_args = ['sgd', '--steps', '600' if quick else '2000']
+  # Long enough to cover the SGD loop's start-up and measurement when started together.
+  collect_args = ['collect', '--episodes', '150' if quick else '400']
+  rates = {'sgd_alone': common.run_pinned_child('bench.bare_loops', sgd_args, trainer_cpu)[0][
+      'sgd_steps_per_sec']}
+  if not others:
+    return rates
+  rates['collect_alone'] = common.run_pinned_child(
+      'bench.bare_loops', collect_args, others[:1])[0]['env_steps_per_sec']
+  with concurrent.futures.ThreadPoolExecutor(len(available)) as pool:
+    collects = [pool.submit(common.run_pinned_child, 'bench.bare_loops', collect_args, [cpu])
+                for cpu in others]
+    sgd = pool.submit(common.run_pinned_child, 'bench.bare_loops', sgd_args, trainer_cpu)
+    rates['sgd_together'] = sgd.result()[0]['sgd_steps_per_sec']
+    rates['collect_together'] = float(np.mean(
+        [future.result()[0]['env_steps_per_sec'] for future in collects]))
+  return rates
+
+
+def measured_iteration_ms(workers: int, num_iter: int):
+  """(mean iteration ms, median aggregate collect env steps/s) of a run of the default
+  example after its warm-up iterations."""
+  with common.SystemRun('performance_model', workers=workers, num_iter=num_iter) as run:
+    run.wait_until_done()
+    summaries = run.train_summaries()
+  iteration = common.after_warmup(summaries[iteration_timing.ITERATION_SECONDS])
+  aggregate = common.after_warmup(summaries[iteration_timing.COLLECT_PHASE_ENV_STEPS_PER_SEC])
+  return 1000 * float(np.mean(iteration)), float(np.median(aggregate))
+
+
+def load_params(params_file: str, config_file: str):
+  from tfagents_system import params_loading  # pylint: disable=g-import-not-at-top
+  return params_loading.load_train_params(params_file, config_file)
+
+
+def main():
+  args = common.parse_args(__doc__)
+  examples = {'point-mass': (common.BENCH_PARAMS, common.DEFAULT_CONFIG),
+              'Minitaur': (common.MINITAUR_PARAMS, common.write_config(
+                  common.MINITAUR_CONFIG, params=MINITAUR_COST_CONFIG))}
+  costs = {name: measure_costs(*files, args.quick) for name, files in examples.items()}
+  works = {name: Workload.of(load_params(*files)) for name, files in examples.items()}
+
+  cost_rows = [[component, *(f'{costs[name][component]:.3f}' for name in examples)]
+               for component in costs['point-mass']]
+  common.write_result(args.out, 'component_costs', 'Per-component costs (ms, one CPU each)',
+                      ['component', *examples], cost_rows, draw_costs(costs),
+                      notes='bench/component_costs.py; the replay server on another CPU.')
+
+  rates = bare_rates_alone_and_together(args.quick)
+  interference = [[loop, f'{rates[loop + "_alone"]:.0f}', f'{rates[loop + "_together"]:.0f}',
+                   f'{rates[loop + "_together"] / rates[loop + "_alone"]:.2f}']
+                  for loop in ('sgd', 'collect') if loop + '_together' in rates]
+  common.write_result(
+      args.out, 'cpu_interference', 'Bare loops alone and side by side (one CPU each)',
+      ['bare loop (steps/s)', 'alone', 'side by side', 'side by side ÷ alone'], interference,
+      common.draw_ratios([row[0] for row in interference],
+                         [float(row[3]) for row in interference], 1.0, 'side by side ÷ alone'),
+      notes='bench/bare_loops.py: SGD on the last CPU, a collect loop on each of the others.')
+
+  here = sorted(os.sched_getaffinity(0))
+  checked = []
+  one_worker_rate = None
+  for workers in CHECKED_WORKERS:
+    measured_ms, aggregate = measured_iteration_ms(workers, 8 if args.quick else 20)
+    one_worker_rate = one_worker_rate or aggregate
+    predicted = predict(costs['point-mass'], works['point-mass'], workers, here)
+    checked.append([workers, f'{predicted.iteration_ms:.0f}', f'{measured_ms:.0f}',
+                    f'{measured_ms / predicted.iteration_ms:.2f}', predicted.bottleneck,
+                    f'{aggregate:.0f}', f'{aggregate / (workers * one_worker_rate):.2f}'])
+  common.write_result(
+      args.out, 'performance_model_check',
+      f'Model against the default example on this machine ({len(here)} CPUs)',
+      ['workers N', 'predicted iteration ms', 'measured ms (mean)', 'measured ÷ predicted',
+       'predicted bottleneck', 'aggregate collect env steps/s (median)',
+       'scaling: ÷ (N × N=1)'], checked, draw_check(checked))
+
+  rows = []
+  for name in examples:
+    for workers in NODE_WORKERS:
+      p = predict(costs[name], works[name], workers, list(range(NODE_CPUS)))
+      rows.append([name, workers, f'{p.iteration_ms:.0f}', f'{p.env_steps_per_sec:.0f}',
+                   f'{p.sgd_steps_per_sec:.0f}', p.bottleneck])
+  common.write_result(
+      args.out, 'performance_model', f'Predicted on a {NODE_CPUS}-CPU node (1 CPU each)',
+      ['example', 'workers N', 'iteration ms', 'env steps/s', 'SGD steps/s', 'bottleneck'], rows,
+      draw_node(rows), notes='The examples\' TrainParams; costs from this machine\'s CPUs.')
+
+
+def draw_costs(costs):
+  def draw(axes):
+    names = list(costs)
+    components = list(costs[names[0]])
+    for i, name in enumerate(names):
+      axes.barh(np.arange(len(components)) + 0.4 * i, [costs[name][c] for c in components],
+                height=0.4, label=name)
+    axes.set_yticks(np.arange(len(components)) + 0.2, components, fontsize=7)
+    axes.set_xscale('log')
+    axes.set_xlabel('ms')
+    axes.legend()
+  return draw
+
+
+def draw_check(rows):
+  def draw(axes):
+    x = np.arange(len(rows))
+    axes.bar(x - 0.2, [float(r[1]) for r in rows], width=0.4, label='predicted')
+    axes.bar(x + 0.2, [float(r[2]) for r in rows], width=0.4, label='measured')
+    axes.set_xticks(x, [f'N={r[0]}' for r in rows])
+    axes.set_ylabel('iteration ms')
+    axes.legend()
+  return draw
+
+
+def draw_node(rows):
+  def draw(axes):
+    for name in dict.fromkeys(r[0] for r in rows):
+      mine = [r for r in rows if r[0] == name]
+      axes.plot([r[1] for r in mine], [float(r[3]) for r in mine], marker='o', label=name)
+    axes.set_xscale('log', base=2)
+    axes.set_yscale('log')
+    axes.set_xlabel('workers N')
+    axes.set_ylabel('predicted env steps/s')
+    axes.legend()
+  return draw
+
+
+if __name__ == '__main__':
+  main()
