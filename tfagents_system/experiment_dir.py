@@ -102,15 +102,24 @@ class ExperimentDir:
   def policy_checkpoints_dir(self) -> str:
     return self._path('policies', 'checkpoints')
 
-  def latest_policy_checkpoint(self) -> Optional[str]:
-    """The newest complete policy checkpoint: a save that failed (a full disk) can leave a
-    dir without the index, which TensorFlow writes last."""
+  def policy_checkpoints(self) -> List[str]:
+    """The complete policy checkpoints, oldest first: a save that failed (a full disk) can
+    leave a dir without the index, which TensorFlow writes last."""
     if not os.path.isdir(self.policy_checkpoints_dir):
-      return None
+      return []
     names = sorted(n for n in os.listdir(self.policy_checkpoints_dir)
                    if n.startswith('policy_checkpoint_') and os.path.exists(
                        os.path.join(self.policy_checkpoints_dir, n, 'variables', 'variables.index')))
-    return os.path.join(self.policy_checkpoints_dir, names[-1]) if names else None
+    return [os.path.join(self.policy_checkpoints_dir, n) for n in names]
+
+  def latest_policy_checkpoint(self) -> Optional[str]:
+    checkpoints = self.policy_checkpoints()
+    return checkpoints[-1] if checkpoints else None
+
+  @property
+  def robustness_dir(self) -> str:
+    """Robustness maps of the policy checkpoints (run.py --sweep)."""
+    return self._path('robustness')
 
   def latest_trainer_checkpoint_step(self) -> Optional[int]:
     """The train step of the trainer checkpoint a restart restores, from TensorFlow's

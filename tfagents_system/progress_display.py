@@ -38,7 +38,10 @@ class ProgressDisplay:
     self._write(text + '\n')
 
   def update(self, status: Optional[Dict[str, Any]]) -> None:
-    line = format_progress(status) if status else 'starting the programs...'
+    self.show(format_progress(status) if status else 'starting the programs...')
+
+  def show(self, line: str) -> None:
+    """The live line: rewritten in place on a terminal, printed every so often otherwise."""
     if self._tty:
       self._write('\r\033[K' + line)
       self._line = line

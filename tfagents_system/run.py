@@ -4,6 +4,10 @@
       --exp_dir logs/point_mass --config config/point_mass.json --num_episodes 5 \
       --checkpoint policy_checkpoint_0000006000 --seed 108
 
+With --sweep (one or two, e.g. --sweep mass=0.5:2.0:7 --sweep friction=0.1,0.3), evaluates the
+policy of one or more checkpoints on every cell of that grid of environment parameters instead and
+writes a robustness map under <exp_dir>/robustness/ (robustness.py).
+
 Works without Reverb installed (e.g. on macOS): nothing imported here needs it.
 """
 import json
@@ -17,8 +21,9 @@ if __package__ in (None, ''):  # run as a script: make `tfagents_system` importa
 from absl import app
 from absl import flags
 import imageio
-from tf_agents.policies import py_tf_eager_policy
 
+from tfagents_system import policy_evaluation
+from tfagents_system import robustness
 from tfagents_system.curriculum import Curriculum
 from tfagents_system.experiment_dir import ExperimentDir
 from tfagents_system.params_loading import load_train_params
@@ -28,8 +33,17 @@ flags.DEFINE_string('exp_dir', None, 'Experiment dir, e.g. logs/<SAC_EXP_NAME>.'
 flags.DEFINE_string('config', None, 'JSON environment config.')
 flags.DEFINE_integer('num_episodes', 5, 'Episodes to run.')
 flags.DEFINE_string('checkpoint', 'latest',
-                    'Directory name under <exp_dir>/policies/checkpoints, or "latest".')
+                    'Directory name under <exp_dir>/policies/checkpoints, or "latest"; with '
+                    '--sweep also several, comma-separated, or "all".')
 flags.DEFINE_integer('seed', 0, 'Seed passed to the environment constructor.')
+flags.DEFINE_multi_string('sweep', None,
+                          'NAME=LOW:HIGH:STEPS or NAME=V1,V2,...: evaluate on every cell of the '
+                          'grid of this env parameter (once or twice) instead; --num_episodes '
+                          'per cell.')
+flags.DEFINE_integer('jobs', None, 'With --sweep: processes, each on its own CPU; default: all '
+                     'the CPUs this process may use.')
+flags.DEFINE_bool('video', False, "With --sweep: also record each cell's first episode as an MP4 "
+                  '(without --sweep run.py always records).')
 flags.DEFINE_integer('curriculum_iter', None,
                      'Apply the curriculum values due at this iteration instead of the '
                      "checkpoint's own.")
@@ -37,28 +51,26 @@ flags.DEFINE_integer('fps', 30, 'Frames per second of the video.')
 FLAGS = flags.FLAGS
 
 
-def checkpoint_path(experiment: ExperimentDir, name: str) -> str:
-  path = (experiment.latest_policy_checkpoint() if name == 'latest'
-          else os.path.join(experiment.policy_checkpoints_dir, name))
-  if not path or not os.path.isdir(path):
-    raise app.UsageError(f'no policy checkpoint {name!r} in {experiment.policy_checkpoints_dir}')
-  return path
-
-
 def main(_):
+  if FLAGS.sweep:
+    return robustness.main(robustness.SweepRequest(
+        params=FLAGS.params, config=FLAGS.config, exp_dir=FLAGS.exp_dir, sweeps=FLAGS.sweep,
+        checkpoints=FLAGS.checkpoint, num_episodes=FLAGS.num_episodes, seed=FLAGS.seed,
+        jobs=FLAGS.jobs, curriculum_iter=FLAGS.curriculum_iter, video=FLAGS.video,
+        video_fps=FLAGS.fps))
   experiment = ExperimentDir(FLAGS.exp_dir)
   params = load_train_params(FLAGS.params, FLAGS.config)
-  checkpoint = checkpoint_path(experiment, FLAGS.checkpoint)
-  train_step = int(os.path.basename(checkpoint).rsplit('_', 1)[-1])
-  # The checkpoint at train step s closes iteration s / num_steps_per_iter - 1.
+  try:
+    checkpoint = policy_evaluation.policy_checkpoint(experiment, FLAGS.checkpoint)
+  except policy_evaluation.CheckpointNotFound as e:
+    raise app.UsageError(str(e)) from None
+  train_step = policy_evaluation.checkpoint_train_step(checkpoint)
   iteration = (FLAGS.curriculum_iter if FLAGS.curriculum_iter is not None
-               else max(0, train_step // params.num_steps_per_iter - 1))
+               else policy_evaluation.checkpoint_iteration(train_step, params))
 
-  policy = py_tf_eager_policy.SavedModelPyTFEagerPolicy(
-      experiment.greedy_policy_dir, load_specs_from_pbtxt=True)
+  policy = policy_evaluation.load_greedy_policy(experiment)
   policy.update_from_checkpoint(checkpoint)
-  args, kwargs = params.eval_env_args_kwargs()
-  env = params.env_ctor(*args, seed=FLAGS.seed, **kwargs)
+  env = policy_evaluation.eval_env(params, FLAGS.seed)
   curriculum_values = Curriculum.from_env_config(params.env_config).values_at(iteration)
   if curriculum_values:
     env.set_state(curriculum_values)
@@ -69,17 +81,7 @@ def main(_):
   episodes = []
   with imageio.get_writer(video_path, fps=FLAGS.fps, macro_block_size=1) as video:
     for episode in range(FLAGS.num_episodes):
-      time_step = env.reset()
-      policy_state = policy.get_initial_state(1)
-      video.append_data(env.render('rgb_array'))
-      total, length = 0.0, 0
-      while not time_step.is_last():
-        step = policy.action(time_step, policy_state)
-        policy_state = step.state
-        time_step = env.step(step.action)
-        video.append_data(env.render('rgb_array'))
-        total += float(time_step.reward)
-        length += 1
+      total, length = policy_evaluation.run_episode(env, policy, video.append_data)
       episodes.append({'episode': episode, 'return': total, 'length': length})
       print(f'episode {episode}: return {total:.3f}, length {length}')
   env.close()
