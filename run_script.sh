@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Usage: ./run_script.sh [--fresh] <training variables .sh file>
 # Sets up .venv on first use (or checks SAC_PYTHON, see README.md), reads the variables, and
-# starts the run in logs/$SAC_EXP_NAME.
+# starts the run in logs/$SAC_EXP_NAME (in an array job logs/$SAC_EXP_NAME_$SLURM_ARRAY_TASK_ID; a
+# sweep task, SAC_SWEEP set, in logs/$SAC_EXP_NAME/<task>: tfagents_system/run_settings.py).
 # A run already in that dir is resumed; --fresh starts over and keeps the old dir renamed.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,9 +18,4 @@ fi
 source "$repo/scripts/read_variables.sh"
 read_variables_file "$1"  # every variable the file sets reaches the programs
 "$repo/scripts/setup_env.sh"
-if [ -z "${SAC_EXP_NAME:-}" ]; then
-  echo "error: $1: SAC_EXP_NAME is not set" >&2
-  exit 2
-fi
-export SAC_EXP_DIR="$repo/logs/$SAC_EXP_NAME${SLURM_ARRAY_TASK_ID:+_$SLURM_ARRAY_TASK_ID}"
 exec "$repo/train_script.sh"

@@ -1,12 +1,14 @@
 """Training runs as SLURM jobs on a cluster brought up on this machine: a job, an array, a
-preempted and requeued job, a cancelled one, and a job on two nodes whose worker runs in a
-network namespace."""
+preempted and requeued job, a cancelled one, a hyperparameter sweep, and a job on two nodes whose
+worker runs in a network namespace."""
 import copy
 import glob
+import json
 import os
 import signal
 import re
 import subprocess
+import sys
 import time
 
 import pytest
@@ -18,6 +20,7 @@ from slurm_cluster import install_slurm
 from tfagents_system.cpu_plan import parse_cpu_list
 from training_run import REPO
 from training_run import TrainingRun
+from training_run import run_status
 
 PROGRAMS = ('sac_replay_buffer', 'sac_train', 'sac_collect_0', 'sac_collect_1')
 ENDED = ('COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY')
@@ -268,6 +271,98 @@ def test_cancelled_job_is_not_requeued(slurm_cluster, tmp_path):
     cleanup(slurm_cluster, job_id, [run])
 
 
+def overlap(job, other):
+  """Whether two jobs ran at the same time (scontrol's times have whole seconds)."""
+  return job['StartTime'] < other['EndTime'] and other['StartTime'] < job['EndTime']
+
+
+def test_sweep_is_an_array_job_and_a_failed_task_is_resubmitted_alone(slurm_cluster, tmp_path):
+  """A 2 x 1 x 2 sweep: each task its dir, overrides (in every program), seed and port; task 1,
+  made to fail, is resubmitted alone with --tasks 1 and completes; plot --sweep groups them."""
+  marker = tmp_path / 'fail_marker'
+  marker.write_text('')
+  run = TrainingRun(tmp_path, {'num_iter': 2, 'num_steps_per_iter': 20, 'eval_period_itrs': 1,
+                               'n_eval_episodes': 1,
+                               'fail': {'marker': str(marker), 'seed': 1,
+                                        'actor_learning_rate': 0.001}},
+                    workers=1, params='tests/params/sweep_params.py')
+  sweep_file = tmp_path / 'sweep.json'
+  sweep_file.write_text(json.dumps({'actor_learning_rate': [0.001, 0.0005],
+                                    'train_batch_size': [32], 'seeds': 2}))
+  names = ['actor_learning_rate=0.001_s0', 'actor_learning_rate=0.001_s1',
+           'actor_learning_rate=0.0005_s0', 'actor_learning_rate=0.0005_s1']
+  tasks = []
+  for name in names:
+    task = copy.copy(run)
+    task.exp_dir = os.path.join(run.exp_dir, name)
+    tasks.append(task)
+  submit_sweep = [os.path.join(REPO, 'slurm', 'submit.sh'), '--sweep', str(sweep_file)]
+  array_id = rerun_id = None
+  try:
+    array_id, printed = slurm_cluster.submit(
+        submit_sweep + [str(run.variables_file), '--cpus-per-task=1'])
+    assert f'sweep {run.exp_dir}: 4 tasks (2 combinations x 2 seeds), 5 CPUs each' in printed
+    assert re.search(r'--cpus-per-task=5 --array=0-3 --cpus-per-task=1 \S+/train.sbatch \S+ '
+                     + re.escape(os.path.join(run.exp_dir, 'sweep.json')), printed), printed
+    failed = slurm_cluster.wait_for_state(f'{array_id}_1', ENDED, timeout_s=300)
+    with open(os.path.join(run.exp_dir, f'slurm-{array_id}_1.out')) as f:
+      output = f.read()
+    assert failed['JobState'] == 'FAILED' and failed['ExitCode'] == '2:0', output
+    assert ('error: env_ctor failed for the collect env (seed 1000): RuntimeError: this task '
+            'fails') in output
+    # Resubmitted alone once the cause is gone, while the others run.
+    marker.unlink()
+    rerun_id, printed = slurm_cluster.submit(
+        submit_sweep + ['--tasks', '1', str(run.variables_file), '--cpus-per-task=1'])
+    assert 'running 1 of them' in printed and '--array=1 ' in printed
+    job_ids = [f'{array_id}_0', f'{rerun_id}_1', f'{array_id}_2', f'{array_id}_3']
+    ended, _, _ = follow(slurm_cluster, job_ids, tasks, timeout_s=600)
+
+    seeds = [0, 1, 0, 1]
+    learning_rates = [0.001, 0.001, 0.0005, 0.0005]
+    for job_id, task, seed, learning_rate in zip(job_ids, tasks, seeds, learning_rates):
+      array, index = job_id.split('_')
+      with open(os.path.join(run.exp_dir, f'slurm-{array}_{index}.out')) as f:
+        assert ended[job_id]['JobState'] == 'COMPLETED', f.read()
+      assert_complete(task, 2, 20)
+      with open(os.path.join(task.exp_dir, 'params_overrides.json')) as f:
+        assert json.load(f) == {'actor_learning_rate': learning_rate, 'train_batch_size': 32}
+      assert f'collect env seed {1000 * seed},' in read_log(task, 'sac_collect_0')
+      # Every program built its TrainParams with the task's overrides.
+      programs = set()
+      for path in glob.glob(os.path.join(run.record_dir, 'params_*.json')):
+        with open(path) as f:
+          record = json.load(f)
+        if record['cwd'].startswith(task.exp_dir + '/'):
+          assert (record['actor_learning_rate'], record['train_batch_size']) == (learning_rate, 32)
+          programs.add(os.path.basename(record['cwd']))
+      assert programs == {'sac_replay_buffer', 'sac_train', 'sac_collect_0'}, task.exp_dir
+    ports = {job_id: re.search(r'listening on port (\d+)', read_log(task, 'sac_replay_buffer'))
+             .group(1) for job_id, task in zip(job_ids, tasks)}
+    concurrent = [(a, b) for i, a in enumerate(job_ids) for b in job_ids[i + 1:]
+                  if overlap(ended[a], ended[b])]
+    assert concurrent  # 2 CPUs, a CPU per task
+    assert all(ports[a] != ports[b] for a, b in concurrent), (ports, concurrent)
+
+    status = run_status(run.exp_dir).splitlines()
+    assert status[0] == f'sweep {run.exp_dir}: 4 tasks'
+    assert [line.split()[1] for line in status[2:]] == ['done'] * 4, status
+    result = subprocess.run([sys.executable, '-m', 'tfagents_system.plot', '--sweep',
+                             run.exp_dir], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    plots = os.path.join(run.exp_dir, 'plots')
+    with open(os.path.join(plots, 'sweep.md')) as f:
+      table = f.read().splitlines()
+    assert sorted(re.match(r'\| \d \| (\S+) \| 2 \| -?[\d.]+ ± [\d.]+ \|', line).group(1)
+                  for line in table[2:]) == ['actor_learning_rate=0.0005',
+                                             'actor_learning_rate=0.001']
+    assert os.path.getsize(os.path.join(plots, 'sweep_returns.png')) > 10000
+  finally:
+    if rerun_id:
+      slurm_cluster.run(['scancel', rerun_id])
+    cleanup(slurm_cluster, array_id, tasks + [run])
+
+
 def remote_worker(run):
   """The PID of the worker srun started on the other node, if it runs."""
   for proc in glob.glob('/proc/[0-9]*'):
@@ -325,3 +420,4 @@ def test_job_on_two_nodes_runs_the_worker_on_the_second(two_node_cluster, tmp_pa
       assert disjoint([cpus for (_, p), cpus in pinned.items() if p != 'sac_collect_0'])
   finally:
     cleanup(cluster, job_id, [run])
+

@@ -22,6 +22,10 @@ def program_names(num_workers: int) -> List[str]:
   return [REPLAY_PROGRAM, TRAIN_PROGRAM] + [collect_program(i) for i in range(num_workers)]
 
 
+def format_overrides(overrides: Dict[str, Any]) -> str:
+  return ', '.join(f'{name}={json.dumps(value)}' for name, value in overrides.items()) or 'none'
+
+
 class ExperimentDir:
   """Paths of one experiment, e.g. logs/<SAC_EXP_NAME>."""
 
@@ -43,6 +47,23 @@ class ExperimentDir:
   @property
   def variables_copy(self) -> str:
     return self._path('training_variables.sh')
+
+  @property
+  def params_overrides_file(self) -> str:
+    """TrainParams attributes set after its __init__ (a sweep task's combination), as JSON."""
+    return self._path('params_overrides.json')
+
+  def write_params_overrides(self, overrides: Dict[str, Any]) -> None:
+    with open(self.params_overrides_file, 'w') as f:
+      json.dump(overrides, f, indent=1)
+
+  def read_params_overrides(self) -> Dict[str, Any]:
+    """{} for a run without overrides (or from before they existed)."""
+    try:
+      with open(self.params_overrides_file) as f:
+        return json.load(f)
+    except FileNotFoundError:
+      return {}
 
   @property
   def run_spec_file(self) -> str:

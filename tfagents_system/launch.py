@@ -32,7 +32,7 @@ class LaunchError(RuntimeError):
 
 
 @contextlib.contextmanager
-def _quiet_stderr():
+def quiet_stderr():
   """Keeps TensorFlow's and gym's import chatter (C++ and Python) off the terminal."""
   sys.stderr.flush()
   saved = os.dup(2)
@@ -49,13 +49,15 @@ def _quiet_stderr():
 def check_inputs(settings: RunSettings):
   """Loads params and config and tries the envs the way the programs will; returns the run spec
   and the params."""
-  with _quiet_stderr():
+  with quiet_stderr():
     # Imported here: TensorFlow is slow to import, and the settings errors
     # found before this should not wait for it.
     from tfagents_system import params_loading  # pylint: disable=g-import-not-at-top
     from tfagents_system import preflight  # pylint: disable=g-import-not-at-top
-    spec = preflight.check_run(settings.params, settings.config, settings.run_seed)
-    return spec, params_loading.load_train_params(settings.params, settings.config)
+    spec = preflight.check_run(settings.params, settings.config, settings.run_seed,
+                               settings.overrides)
+    return spec, params_loading.load_train_params(settings.params, settings.config,
+                                                  settings.overrides)
 
 
 def open_experiment(settings: RunSettings, spec,
@@ -99,6 +101,7 @@ def write_services(settings: RunSettings, experiment: experiment_dir.ExperimentD
   shutil.copyfile(resolve_path(settings.config), experiment.config_copy)
   if settings.variables_file:
     shutil.copyfile(settings.variables_file, experiment.variables_copy)
+  experiment.write_params_overrides(settings.overrides)  # every program applies them
   shutil.rmtree(experiment.services_dir, ignore_errors=True)  # stale supervise state
 
   common_flags = [f'--root_dir={experiment.root}',
@@ -268,6 +271,9 @@ def main() -> int:
     display.message(f'{experiment_dir.collect_program(i):<20} on node {worker.node} with srun, '
                     f'{worker.cpus} of its CPUs')
   display.message(f'experiment dir {experiment.root}; logs in {experiment.root}/logs/<program>/current')
+  if settings.overrides:
+    display.message(f'TrainParams overrides: {experiment_dir.format_overrides(settings.overrides)}'
+                    f' (run seed {settings.run_seed})')
   watch = run_watch.RunWatch(params.worker_report_timeout_s, time.monotonic())
   outcome = supervise_run(experiment, experiment_dir.program_names(settings.num_workers), watch,
                           guard, display)

@@ -1,12 +1,17 @@
 """Learning curves of one or more runs as PNG files, drawn from their TensorBoard summaries.
 
   python -m tfagents_system.plot logs/<exp> [logs/<exp2> ...] [--out DIR]
+  python -m tfagents_system.plot --sweep logs/<exp> [--out DIR]
 
 Several runs (e.g. the seeds of an array job) are overlaid: each run a thin line, with their
-mean and min-max band over the x range they all cover.
+mean and min-max band over the x range they all cover. A sweep's runs (sweep.py) are grouped by
+combination: one curve per combination, the mean over its seeds with their min-max band, and a
+table of the combinations, best final eval return first, as markdown and CSV.
 """
+import csv
 import dataclasses
 import glob
+import itertools
 import logging
 import os
 import sys
@@ -25,10 +30,13 @@ import numpy as np
 from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.util import tensor_util
 
+from tfagents_system import sweep
 from tfagents_system.experiment_dir import ExperimentDir
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 flags.DEFINE_string('out', None, 'Dir for the PNG files; default: <first experiment dir>/plots.')
+flags.DEFINE_boolean('sweep', False, "The dir given is a sweep's (slurm/submit.sh --sweep): its "
+                     'combinations, each the mean of its seeds, and their table.')
 
 FLAGS = flags.FLAGS
 
@@ -248,18 +256,179 @@ def _on_common_grid(curves) -> Optional[Tuple[np.ndarray, np.ndarray]]:
   return grid, np.array([np.interp(grid, x, y) for x, y in curves])
 
 
+@dataclasses.dataclass
+class Combination:
+  """A sweep's runs of one combination of values, one per seed."""
+  name: str
+  overrides: Dict[str, object]
+  runs: List[Run]
+  missing: List[str]  # its tasks without summaries (not started yet, or failed early)
+
+
+def load_sweep(sweep_dir: str) -> List[Combination]:
+  """The sweep's combinations in its manifest's order, each with the runs that have summaries."""
+  manifest = sweep.manifest_path(sweep_dir)
+  combinations: Dict[str, Combination] = {}
+  for task in sweep.manifest_tasks(sweep.read_manifest(manifest)):
+    combination = combinations.setdefault(
+        task.combination, Combination(task.combination, task.overrides, [], []))
+    exp_dir = sweep.task_dir(manifest, task)
+    try:
+      combination.runs.append(_load_run(exp_dir, summary_dirs(exp_dir)))
+    except NoSummariesError:
+      combination.missing.append(task.name)
+  if not any(c.runs for c in combinations.values()):
+    raise NoSummariesError(f'{sweep_dir}: no task of the sweep has TensorBoard summaries yet')
+  return list(combinations.values())
+
+
+@dataclasses.dataclass
+class RunOutcome:
+  final_eval_return: float  # NaN when the run has not evaluated yet
+  best_eval_return: float
+  env_steps: float
+  wall_minutes: float  # from its first summary to its last
+
+
+def run_outcome(run: Run) -> RunOutcome:
+  returns = run.eval.get(RETURN)
+  evaluated = returns is not None and len(returns.values) > 0
+  env_steps = run.train.get(ENV_STEPS)
+  return RunOutcome(
+      returns.values[-1] if evaluated else np.nan, returns.values.max() if evaluated else np.nan,
+      env_steps.values[-1] if env_steps is not None else np.nan,
+      max(s.seconds[-1] for split in (run.train, run.eval) for s in split.values()) / 60.0)
+
+
+def mean_and_std(values: Sequence[float]) -> Tuple[float, float]:
+  """Over the seeds that have a value: the mean and the sample standard deviation (0 for one)."""
+  known = np.array([v for v in values if not np.isnan(v)])
+  if not len(known):
+    return np.nan, np.nan
+  return known.mean(), known.std(ddof=1) if len(known) > 1 else 0.0
+
+
+@dataclasses.dataclass
+class SweepRow:
+  combination: Combination
+  final: Tuple[float, float]  # eval return, mean and std over the seeds
+  best: Tuple[float, float]
+  env_steps: float  # mean over the seeds
+  wall_minutes: float
+
+
+def sweep_table(combinations: Sequence[Combination]) -> List[SweepRow]:
+  """A row per combination with runs, the best final eval return first (none: last)."""
+  rows = []
+  for combination in combinations:
+    if not combination.runs:
+      continue
+    outcomes = [run_outcome(run) for run in combination.runs]
+    rows.append(SweepRow(combination,
+                         mean_and_std([o.final_eval_return for o in outcomes]),
+                         mean_and_std([o.best_eval_return for o in outcomes]),
+                         float(np.nanmean([o.env_steps for o in outcomes])),
+                         float(np.mean([o.wall_minutes for o in outcomes]))))
+  return sorted(rows, key=lambda r: (np.isnan(r.final[0]), -np.nan_to_num(r.final[0]),
+                                     -np.nan_to_num(r.best[0])))
+
+
+def _mean_std_text(mean_std: Tuple[float, float]) -> str:
+  mean, std = mean_std
+  return '-' if np.isnan(mean) else f'{mean:.2f} ± {std:.2f}'
+
+
+def sweep_markdown(rows: Sequence[SweepRow]) -> str:
+  lines = ['| rank | combination | seeds | final eval return | best eval return | env steps '
+           '| wall time (min) |', '| ---: | --- | ---: | ---: | ---: | ---: | ---: |']
+  for rank, row in enumerate(rows, 1):
+    lines.append(f'| {rank} | {row.combination.name} | {len(row.combination.runs)} '
+                 f'| {_mean_std_text(row.final)} | {_mean_std_text(row.best)} '
+                 f'| {row.env_steps:,.0f} | {row.wall_minutes:.1f} |')
+  return '\n'.join(lines) + '\n'
+
+
+def write_sweep_csv(rows: Sequence[SweepRow], path: str) -> None:
+  """A column per overridden attribute too, for analysis elsewhere."""
+  attributes = list(dict.fromkeys(a for row in rows for a in row.combination.overrides))
+  with open(path, 'w', newline='') as f:
+    writer = csv.writer(f)
+    writer.writerow(['rank', 'combination', *attributes, 'seeds', 'final_eval_return_mean',
+                     'final_eval_return_std', 'best_eval_return_mean', 'best_eval_return_std',
+                     'env_steps', 'wall_time_min'])
+    for rank, row in enumerate(rows, 1):
+      writer.writerow([rank, row.combination.name,
+                       *(row.combination.overrides.get(a) for a in attributes),
+                       len(row.combination.runs), *row.final, *row.best, row.env_steps,
+                       row.wall_minutes])
+
+
+SWEEP_PANELS = (Panel('Eval return vs env steps', 'env steps', 'return',
+                      against_env_steps('eval', RETURN)),
+                Panel('Collect return vs env steps', 'env steps', 'return',
+                      against_env_steps('train', RETURN)))
+
+
+def build_sweep_figure(sweep_dir: str, rows: Sequence[SweepRow]) -> Figure:
+  """One curve per combination, best first: the mean over its seeds and their min-max band."""
+  figure = Figure(figsize=(14, 5), layout='constrained')
+  FigureCanvasAgg(figure)
+  figure.suptitle(f'sweep {os.path.basename(os.path.abspath(sweep_dir))}: '
+                  f'{len(rows)} combinations, mean and min-max over seeds')
+  for index, panel in enumerate(SWEEP_PANELS):
+    axes = figure.add_subplot(1, len(SWEEP_PANELS), index + 1)
+    axes.set(title=panel.title, xlabel=panel.xlabel, ylabel=panel.ylabel)
+    for row, color in zip(rows, itertools.cycle(f'C{i}' for i in range(10))):  # matplotlib's cycle
+      curves = [xy for xy in map(panel.curve, row.combination.runs)
+                if xy is not None and len(xy[0])]
+      label = f'{row.combination.name} ({len(curves)} seeds)'
+      common = _on_common_grid(curves) if len(curves) > 1 else None
+      if common is not None:
+        grid, values = common
+        axes.fill_between(grid, values.min(axis=0), values.max(axis=0), color=color, alpha=0.2)
+        axes.plot(grid, values.mean(axis=0), color=color, linewidth=1.5, label=label)
+      else:  # one seed, or seeds without a common x range
+        for i, (x, y) in enumerate(curves):
+          axes.plot(x, y, color=color, linewidth=1.0, label=None if i else label)
+    axes.legend(fontsize='x-small')
+  return figure
+
+
+
+def plot_sweep(sweep_dir: str, out_dir: str) -> None:
+  combinations = load_sweep(sweep_dir)
+  rows = sweep_table(combinations)
+  os.makedirs(out_dir, exist_ok=True)
+  markdown = sweep_markdown(rows)
+  print(markdown, end='')
+  missing = [name for c in combinations for name in c.missing]
+  if missing:
+    print(f'not in the table or plot yet (no summaries): {", ".join(missing)}')
+  paths = [os.path.join(out_dir, name) for name in ('sweep_returns.png', 'sweep.md', 'sweep.csv')]
+  build_sweep_figure(sweep_dir, rows).savefig(paths[0], dpi=100)
+  with open(paths[1], 'w') as f:
+    f.write(markdown)
+  write_sweep_csv(rows, paths[2])
+  print('\n'.join(paths))
+
+
 def main(argv):
   exp_dirs = argv[1:]
   if not exp_dirs:
     raise app.UsageError('give at least one experiment dir, e.g. logs/<exp>')
+  if FLAGS.sweep and len(exp_dirs) != 1:
+    raise app.UsageError("with --sweep, give one sweep's dir, e.g. logs/<exp>")
   # tensorboard logs each event file it reads at INFO: noise around the paths printed.
   logging.getLogger('tensorboard').setLevel(logging.WARNING)
+  out_dir = FLAGS.out or os.path.join(exp_dirs[0], 'plots')
   try:
+    if FLAGS.sweep:
+      plot_sweep(exp_dirs[0], out_dir)
+      return 0
     runs = load_runs(exp_dirs)
-  except NoSummariesError as e:
+  except (NoSummariesError, sweep.SweepError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 2
-  out_dir = FLAGS.out or os.path.join(exp_dirs[0], 'plots')
   os.makedirs(out_dir, exist_ok=True)
   for name, figure in build_figures(runs).items():
     path = os.path.join(out_dir, f'{name}.png')

@@ -7,7 +7,7 @@ would build is the same.
 """
 import json
 import os
-from typing import Any, Dict
+from typing import Any, Dict, Mapping, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -95,9 +95,10 @@ def save_run_spec(experiment: ExperimentDir, spec: Dict[str, Any]) -> None:
     json.dump(spec, f, indent=1)
 
 
-def check_run(params_path: str, config_path: str, run_seed: int) -> Dict[str, Any]:
-  """Every check that needs the params; returns the run's spec."""
-  params = params_loading.load_train_params(params_path, config_path)
+def check_run(params_path: str, config_path: str, run_seed: int,
+              overrides: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+  """Every check that needs the params (with `overrides` set on them); returns the run's spec."""
+  params = params_loading.load_train_params(params_path, config_path, overrides)
   params_checks.check_hyperparameters(params)
   envs = build_envs(params, run_seed)
   try:

@@ -11,6 +11,7 @@ from tf_agents.train.utils import spec_utils
 from tf_agents.train.utils import train_utils
 
 from tfagents_system import params_loading
+from tfagents_system.experiment_dir import ExperimentDir
 from tfagents_system.train_params_base import TrainParamsBase
 
 flags.DEFINE_string('root_dir', None, 'Experiment dir.')
@@ -47,11 +48,12 @@ def exit_with_supervise() -> None:
 
 def start_program(role: str) -> TrainParamsBase:
   """Ends with supervise, sizes TensorFlow's thread pools to this process's CPUs and loads
-  TrainParams."""
+  TrainParams, with the run's overrides (a sweep task's) set as the launcher checked them."""
   exit_with_supervise()
   cpus = size_thread_pools_to_cpus()
   logging.info('%s on CPUs %s', role, cpus)
-  params = params_loading.load_train_params(FLAGS.params, FLAGS.config)
+  params = params_loading.load_train_params(
+      FLAGS.params, FLAGS.config, ExperimentDir(FLAGS.root_dir).read_params_overrides())
   params.compute_config = {'role': role, 'cpus': cpus, 'num_workers': FLAGS.num_workers}
   return params
 

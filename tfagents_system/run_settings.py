@@ -1,7 +1,11 @@
-"""The variables of a training_variables file, read and checked."""
+"""The variables of a training_variables file, read and checked, and the run's experiment dir."""
 import dataclasses
 import os
-from typing import Mapping, Optional
+from typing import Any, Dict, Mapping, Optional
+
+from tfagents_system import sweep
+
+LOGS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'logs')
 
 REQUIRED_INT_VARIABLES = ('SAC_NUM_COLLECT_WORKERS', 'SAC_REVERB_CPUS', 'SAC_TRAIN_CPUS',
                           'SAC_COLLECT_WORKER_CPUS')
@@ -27,13 +31,23 @@ class RunSettings:
   strict_cpus: bool
   run_seed: int
   fresh: bool
+  # TrainParams attributes set after its __init__: a sweep task's combination.
+  overrides: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
   @classmethod
   def from_environ(cls, environ: Mapping[str, str]) -> 'RunSettings':
     source = environ.get('SAC_VARIABLES_FILE', 'the variables file')
-    for name in REQUIRED_INT_VARIABLES + REQUIRED_STRING_VARIABLES + ('SAC_EXP_DIR',):
+    for name in REQUIRED_INT_VARIABLES + REQUIRED_STRING_VARIABLES:
       if not environ.get(name):
         raise SettingsError(f'{source}: {name} is not set')
+    task = sweep.task_of_environ(environ)
+    array_task_id = environ.get('SLURM_ARRAY_TASK_ID')
+    if task:  # its own dir in the sweep's and the seed the sweep gives it
+      exp_dir, run_seed = sweep.task_dir(environ['SAC_SWEEP'], task), task.seed
+    else:  # array tasks of one job get dirs and seeds of their own
+      exp_dir = experiment_root(environ['SAC_EXP_NAME'], array_task_id)
+      run_seed = (_int(environ, 'SAC_SEED', source) if environ.get('SAC_SEED') else
+                  int(array_task_id or 0))
     return cls(
         num_workers=_positive_int(environ, 'SAC_NUM_COLLECT_WORKERS', source),
         reverb_cpus=_positive_int(environ, 'SAC_REVERB_CPUS', source),
@@ -42,16 +56,21 @@ class RunSettings:
         exp_name=environ['SAC_EXP_NAME'],
         params=environ['SAC_PARAMS'],
         config=environ['SAC_CONFIG'],
-        exp_dir=environ['SAC_EXP_DIR'],
+        exp_dir=exp_dir,
         variables_file=environ.get('SAC_VARIABLES_FILE', ''),
         reverb_port=(_positive_int(environ, 'SAC_REVERB_PORT', source)
                      if environ.get('SAC_REVERB_PORT') else None),
         strict_cpus=_flag(environ, 'SAC_STRICT_CPUS'),
-        # Array tasks of one job get different seeds.
-        run_seed=_int(environ, 'SAC_SEED', source) if environ.get('SAC_SEED') else
-        int(environ.get('SLURM_ARRAY_TASK_ID') or 0),
+        run_seed=run_seed,
         fresh=_flag(environ, 'SAC_FRESH'),
+        overrides=task.overrides if task else {},
     )
+
+
+def experiment_root(exp_name: str, array_task_id: Optional[str] = None) -> str:
+  """logs/<exp>, or logs/<exp>_<task id> for a task of an array job; also a sweep's dir, whose
+  tasks are in logs/<exp>/<task name> (sweep.py)."""
+  return os.path.join(LOGS_DIR, exp_name + (f'_{array_task_id}' if array_task_id else ''))
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool:

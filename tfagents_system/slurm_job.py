@@ -1,11 +1,12 @@
 """Training runs as SLURM jobs: the CPUs to ask for, the sbatch command line, and where the
 programs of a job that spans several nodes run.
 
-  ./slurm/submit.sh <variables file> [sbatch options]
+  ./slurm/submit.sh [--sweep SWEEP_JSON [--tasks LIST]] [--dry-run] <variables file> [sbatch opts]
 
 sources the variables file and runs this module, which prints the sbatch command line for
-slurm/train.sbatch and submits it.
+slurm/train.sbatch and submits it; with --sweep, an array job of the sweep's tasks (sweep.py).
 """
+import argparse
 import dataclasses
 import math
 import os
@@ -15,6 +16,8 @@ import subprocess
 import sys
 from typing import Dict, List, Mapping, Optional, Sequence
 
+from tfagents_system import run_settings
+from tfagents_system import sweep
 from tfagents_system.cpu_plan import CpuPlanError
 from tfagents_system.run_settings import RunSettings
 
@@ -67,19 +70,28 @@ def node_count(sbatch_options: Sequence[str]) -> int:
   return int(text)
 
 
-def sbatch_command(settings: RunSettings, variables_file: str,
-                   sbatch_options: Sequence[str]) -> List[str]:
-  """sbatch with the CPUs the run needs, then the user's options (which win over ours).
+def sbatch_command(settings: RunSettings, variables_file: str, sbatch_options: Sequence[str],
+                   sweep_plan: Optional[sweep.SweepPlan] = None) -> List[str]:
+  """sbatch with the CPUs the run needs (each task of an array or sweep), then the user's options
+  (which win over ours).
 
   The job runs in the repository root, is named after the experiment, and writes its output to
-  logs/slurm-<exp>-<job id>.out (logs/slurm-<exp>-<array job id>_<task id>.out for an array)."""
+  logs/slurm-<exp>-<job id>.out (logs/slurm-<exp>-<array job id>_<task id>.out for an array,
+  logs/<exp>/slurm-<array job id>_<task id>.out for a sweep, whose manifest train.sbatch passes
+  on)."""
   nodes = node_count(sbatch_options)
-  array = _option_value(sbatch_options, '-a', '--array') is not None
-  output = os.path.join(REPO, 'logs', f'slurm-%x-{"%A_%a" if array else "%j"}.out')
+  script = [os.path.join(REPO, 'slurm', 'train.sbatch'), os.path.abspath(variables_file)]
+  if sweep_plan:
+    output = os.path.join(sweep_plan.sweep_dir, 'slurm-%A_%a.out')
+    ours = [f'--array={sweep_plan.array}']
+    script.append(sweep_plan.manifest_file)
+  else:
+    array = _option_value(sbatch_options, '-a', '--array') is not None
+    output = os.path.join(REPO, 'logs', f'slurm-%x-{"%A_%a" if array else "%j"}.out')
+    ours = []
   return ['sbatch', f'--job-name={settings.exp_name}', f'--chdir={REPO}', f'--output={output}',
           f'--nodes={nodes}', '--ntasks-per-node=1',
-          f'--cpus-per-task={cpus_per_node(settings, nodes)}', *sbatch_options,
-          os.path.join(REPO, 'slurm', 'train.sbatch'), os.path.abspath(variables_file)]
+          f'--cpus-per-task={cpus_per_node(settings, nodes)}', *ours, *sbatch_options, *script]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,21 +192,33 @@ def _megabytes(environ: Mapping[str, str], name: str) -> Optional[int]:
 
 
 def main(argv: Sequence[str]) -> int:
-  if len(argv) < 2:
-    print('usage: ./slurm/submit.sh <training variables .sh file> [sbatch options]',
-          file=sys.stderr)
-    return 2
-  variables_file, sbatch_options = argv[1], argv[2:]
+  parser = sweep.argument_parser(
+      './slurm/submit.sh', 'Submits slurm/train.sbatch with the CPUs the run needs; with --sweep, '
+      'an array job of the sweep\'s tasks.')
+  parser.add_argument('sbatch_options', nargs=argparse.REMAINDER,
+                      help='options for sbatch, after ours (they win)')
+  args = parser.parse_args(argv[1:])
+  if args.tasks and not args.sweep:
+    parser.error('--tasks needs --sweep')
   try:
     # The variables are in the environment (submit.sh sources the file); checked as the job will.
-    settings = RunSettings.from_environ(dict(
-        os.environ, SAC_EXP_DIR=os.path.join(REPO, 'logs', os.environ.get('SAC_EXP_NAME', ''))))
-    command = sbatch_command(settings, variables_file, sbatch_options)
+    settings = RunSettings.from_environ(os.environ)
+    sweep_plan = sweep.plan(args.sweep, settings.params, settings.config,
+                            run_settings.experiment_root(settings.exp_name),
+                            args.tasks) if args.sweep else None
+    command = sbatch_command(settings, args.variables_file, args.sbatch_options, sweep_plan)
   except ValueError as e:
     print(f'error: {e}', file=sys.stderr)
     return 2
-  os.makedirs(os.path.join(REPO, 'logs'), exist_ok=True)  # SLURM opens the output file there
+  if sweep_plan:
+    print(sweep.describe(sweep_plan.sweep, sweep_plan.sweep_dir, sweep_plan.selected,
+                         cpus_per_node(settings, node_count(args.sbatch_options))))
   print(shlex.join(command), flush=True)
+  if args.dry_run:
+    return 0
+  os.makedirs(os.path.join(REPO, 'logs'), exist_ok=True)  # SLURM opens the output file there
+  if sweep_plan:
+    sweep_plan.write_manifest()
   return subprocess.run(command, check=False).returncode
 
 

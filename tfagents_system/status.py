@@ -2,7 +2,8 @@
 
   python -m tfagents_system.status logs/<exp>
 
-Works while the run goes and after it ended, when no supervise is left to ask.
+Works while the run goes and after it ended, when no supervise is left to ask. On a sweep's dir
+(sweep.py) it lists the sweep's tasks with their state.
 """
 import dataclasses
 import glob
@@ -17,6 +18,7 @@ from absl import app
 from tfagents_system import daemontools
 from tfagents_system import experiment_dir
 from tfagents_system import iteration_timing
+from tfagents_system import sweep
 from tfagents_system.progress_display import format_progress
 
 # program_setup.start_program logs '<role> on CPUs [...]' once each time a program starts.
@@ -105,15 +107,49 @@ def format_run_status(status: Optional[dict], now: float) -> str:
   return '\n'.join(lines)
 
 
+def task_state(experiment: experiment_dir.ExperimentDir) -> str:
+  """not started, running, done, failed or stopped (ended before its last iteration)."""
+  status = experiment.read_status()
+  if status and status.get('failed'):
+    return 'failed'
+  if status and status.get('done'):
+    return 'done'
+  if daemontools.svstat(experiment.service_dir(experiment_dir.TRAIN_PROGRAM)).up:
+    return 'running'
+  return 'stopped' if status or os.path.isdir(experiment.services_dir) else 'not started'
+
+
+def format_sweep(manifest_file: str) -> str:
+  tasks = sweep.manifest_tasks(sweep.read_manifest(manifest_file))
+  rows = [('task', 'state', 'iteration', 'eval return', 'experiment dir')]
+  for task in tasks:
+    experiment = experiment_dir.ExperimentDir(sweep.task_dir(manifest_file, task))
+    status = experiment.read_status() or {}
+    iteration = f"{status['iteration']}/{status['num_iter']}" if 'iteration' in status else '-'
+    eval_return = (f"{status['eval_return']:.2f}" if status.get('eval_return') is not None
+                   else '-')
+    rows.append((str(task.index), task_state(experiment), iteration, eval_return, task.name))
+  widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+  table = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+  return '\n'.join([f'sweep {os.path.dirname(os.path.abspath(manifest_file))}: {len(tasks)} tasks']
+                   + table)
+
+
 def main(argv):
   if len(argv) != 2:
     raise app.UsageError('give one experiment dir, e.g. logs/<exp>')
   experiment = experiment_dir.ExperimentDir(argv[1])
+  if os.path.isfile(sweep.manifest_path(experiment.root)):
+    print(format_sweep(sweep.manifest_path(experiment.root)))
+    return 0
   if not (os.path.isdir(experiment.services_dir) or os.path.isfile(experiment.status_file)):
     print(f'error: {argv[1]} is not an experiment dir (no services/ or status.json in it)',
           file=sys.stderr)
     return 2
   print(f'experiment {experiment.root}')
+  overrides = experiment.read_params_overrides()
+  if overrides:
+    print(f'TrainParams overrides: {experiment_dir.format_overrides(overrides)}')
   programs = [program_status(experiment, name) for name in program_names(experiment)]
   if programs:
     print(format_programs(programs))
