@@ -14,7 +14,8 @@ if [ "${1:-}" = --quick ]; then
   shift
 fi
 benchmarks=("$@")
-[ ${#benchmarks[@]} -gt 0 ] || benchmarks=(efficiency sync_overhead time_to_target scaling startup memory minitaur_budget)
+[ ${#benchmarks[@]} -gt 0 ] || benchmarks=(efficiency sync_overhead time_to_target performance_model startup memory
+                                                   minitaur_budget)
 cd "$repo"
 export PYTHONPATH="$repo" TF_CPP_MIN_LOG_LEVEL=2
 "$sac_python" -c 'from bench import common; print(common.machine_description())'

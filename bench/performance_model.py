@@ -9,7 +9,7 @@ every eval_period_itrs iterations, evaluates its share; the replay server takes 
 Each program's work in CPU milliseconds per iteration:
 
   worker  = e·L·(env_step + collect_policy_call) + e·episode_write + policy_pull
-            + (n_eval·L / N / eval_period)·(env_step + greedy_policy_call)
+            [+ (n_eval·L / N)·(env_step + greedy_policy_call) in an evaluation iteration]
   trainer = S·sgd_step + feed_call + N·e·feed_episode + policy_publish
   server  = N·e·server_episode
 
@@ -17,7 +17,8 @@ Each program's work in CPU milliseconds per iteration:
 CPUs (the launcher's CPU plan, tfagents_system/cpu_plan.py) divide them: a group's time is its
 programs' work ÷ its CPUs, and no program goes faster than its own work on one CPU. The
 iteration lasts the slowest of those plus the latency of two 20 ms polls (a worker noticing the
-publication, the trainer noticing the last report), and that program is the bottleneck.
+publication, the trainer noticing the last report), and that program is the bottleneck; the
+mean iteration averages one evaluation iteration and eval_period_itrs - 1 plain ones.
 
   python -m bench.performance_model [--quick]
 """
@@ -57,10 +58,11 @@ class Workload:
                params.n_eval_episodes, params.eval_period_itrs)
 
 
-def program_work_ms(costs: Dict[str, float], work: Workload, workers: int) -> Dict[str, float]:
-  """CPU milliseconds per iteration of each program (evaluation averaged over its period)."""
+def program_work_ms(costs: Dict[str, float], work: Workload, workers: int,
+                    evaluating: bool) -> Dict[str, float]:
+  """CPU milliseconds of each program in an iteration, with or without evaluation."""
   e, length = work.episodes_per_worker, work.episode_length
-  eval_steps = work.eval_episodes * length / workers / work.eval_period
+  eval_steps = work.eval_episodes * length / workers if evaluating else 0
   worker = (e * length * (costs['env_step'] + costs['collect_policy_call'])
             + e * costs['episode_write'] + costs['policy_pull']
             + eval_steps * (costs['env_step'] + costs['greedy_policy_call']))
@@ -74,10 +76,24 @@ def program_work_ms(costs: Dict[str, float], work: Workload, workers: int) -> Di
 
 @dataclasses.dataclass(frozen=True)
 class Prediction:
-  iteration_ms: float
+  iteration_ms: float  # the mean over an evaluation period
   env_steps_per_sec: float
   sgd_steps_per_sec: float
-  bottleneck: str  # the program, or the CPUs programs share, that sets the pace
+  bottleneck: str  # the program, or the CPUs programs share, that sets the pace most often
+
+
+def iteration_pace(work_ms: Dict[str, float], plan: cpu_plan.CpuPlan) -> Dict[str, float]:
+  """How long each program, and each group of programs sharing CPUs, needs for an iteration."""
+  groups = collections.defaultdict(list)
+  for program, program_cpus in plan.assignments.items():
+    groups[tuple(program_cpus)].append(program)
+  paces = dict(work_ms)
+  for group_cpus, programs in groups.items():
+    if len(programs) > 1:
+      label = (f'CPU{"s" if len(group_cpus) > 1 else ""} '
+               f'{cpu_plan.format_cpu_list(group_cpus)} shared by {", ".join(programs)}')
+      paces[label] = sum(work_ms[p] for p in programs) / len(group_cpus)
+  return paces
 
 
 def predict(costs: Dict[str, float], work: Workload, workers: int,
@@ -85,18 +101,11 @@ def predict(costs: Dict[str, float], work: Workload, workers: int,
   """The iteration of a run with `workers` workers pinned as the launcher plans on `cpus`
   (1 CPU for the replay server, the trainer and each worker)."""
   plan = cpu_plan.plan_run(cpus, 1, 1, 1, range(workers))
-  work_ms = program_work_ms(costs, work, workers)
-  groups = collections.defaultdict(list)
-  for program, program_cpus in plan.assignments.items():
-    groups[tuple(program_cpus)].append(program)
-  paces = dict(work_ms)
-  for group_cpus, programs in groups.items():
-    if len(programs) > 1:
-      label = f'CPU{"s" if len(group_cpus) > 1 else ""} {cpu_plan.format_cpu_list(group_cpus)} ' \
-              f'shared by {", ".join(programs)}'
-      paces[label] = sum(work_ms[p] for p in programs) / len(group_cpus)
-  bottleneck = max(paces, key=paces.get)
-  iteration_ms = paces[bottleneck] + POLL_LATENCY_MS
+  plain = iteration_pace(program_work_ms(costs, work, workers, evaluating=False), plan)
+  evaluating = iteration_pace(program_work_ms(costs, work, workers, evaluating=True), plan)
+  bottleneck = max(plain, key=plain.get)
+  iteration_ms = POLL_LATENCY_MS + ((work.eval_period - 1) * plain[bottleneck]
+                                    + max(evaluating.values())) / work.eval_period
   env_steps = workers * work.episodes_per_worker * work.episode_length
   return Prediction(iteration_ms, 1000 * env_steps / iteration_ms,
                     1000 * work.sgd_steps / iteration_ms, bottleneck)
@@ -138,15 +147,20 @@ def bare_rates_alone_and_together(quick: bool) -> Dict[str, float]:
   return rates
 
 
-def measured_iteration_ms(workers: int, num_iter: int):
-  """(mean iteration ms, median aggregate collect env steps/s) of a run of the default
-  example after its warm-up iterations."""
+def measured_run(workers: int, num_iter: int) -> Dict[str, float]:
+  """Means over a run of the default example after its warm-up iterations: its iteration and
+  trainer phases (ms), and the median aggregate collect env steps/s."""
   with common.SystemRun('performance_model', workers=workers, num_iter=num_iter) as run:
     run.wait_until_done()
     summaries = run.train_summaries()
-  iteration = common.after_warmup(summaries[iteration_timing.ITERATION_SECONDS])
-  aggregate = common.after_warmup(summaries[iteration_timing.COLLECT_PHASE_ENV_STEPS_PER_SEC])
-  return 1000 * float(np.mean(iteration)), float(np.median(aggregate))
+  measured = {name: 1000 * float(np.mean(common.after_warmup(summaries[tag]))) for name, tag in (
+      ('iteration', iteration_timing.ITERATION_SECONDS),
+      ('sgd', iteration_timing.SGD_SECONDS),
+      ('bookkeeping', iteration_timing.BOOKKEEPING_SECONDS),
+      ('barrier_wait', iteration_timing.BARRIER_WAIT_SECONDS))}
+  measured['aggregate'] = float(np.median(common.after_warmup(
+      summaries[iteration_timing.COLLECT_PHASE_ENV_STEPS_PER_SEC])))
+  return measured
 
 
 def load_params(params_file: str, config_file: str):
@@ -183,18 +197,25 @@ def main():
   checked = []
   one_worker_rate = None
   for workers in CHECKED_WORKERS:
-    measured_ms, aggregate = measured_iteration_ms(workers, 8 if args.quick else 20)
-    one_worker_rate = one_worker_rate or aggregate
+    measured = measured_run(workers, 10 if args.quick else 25)
+    one_worker_rate = one_worker_rate or measured['aggregate']
     predicted = predict(costs['point-mass'], works['point-mass'], workers, here)
-    checked.append([workers, f'{predicted.iteration_ms:.0f}', f'{measured_ms:.0f}',
-                    f'{measured_ms / predicted.iteration_ms:.2f}', predicted.bottleneck,
-                    f'{aggregate:.0f}', f'{aggregate / (workers * one_worker_rate):.2f}'])
+    trainer_ms = program_work_ms(costs['point-mass'], works['point-mass'], workers,
+                                 evaluating=False)[experiment_dir.TRAIN_PROGRAM]
+    checked.append([workers, f'{predicted.iteration_ms:.0f}', f'{measured["iteration"]:.0f}',
+                    f'{measured["iteration"] / predicted.iteration_ms:.2f}',
+                    predicted.bottleneck, f'{trainer_ms:.0f}', f'{measured["sgd"]:.0f}',
+                    f'{measured["bookkeeping"]:.0f}', f'{measured["barrier_wait"]:.0f}',
+                    f'{measured["aggregate"]:.0f}',
+                    f'{measured["aggregate"] / (workers * one_worker_rate):.2f}'])
   common.write_result(
       args.out, 'performance_model_check',
       f'Model against the default example on this machine ({len(here)} CPUs)',
       ['workers N', 'predicted iteration ms', 'measured ms (mean)', 'measured ÷ predicted',
-       'predicted bottleneck', 'aggregate collect env steps/s (median)',
-       'scaling: ÷ (N × N=1)'], checked, draw_check(checked))
+       'predicted bottleneck', 'trainer work, predicted ms', 'trainer SGD phase, measured ms',
+       'trainer bookkeeping, measured ms', 'trainer barrier wait, measured ms',
+       'aggregate collect env steps/s (median)', 'scaling: ÷ (N × N=1)'],
+      checked, draw_check(checked))
 
   rows = []
   for name in examples:
