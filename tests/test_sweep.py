@@ -266,7 +266,7 @@ def test_plot_sweep_groups_runs_by_combination_best_first(synthetic_sweep, tmp_p
           plot_module().load_sweep(synthetic_sweep.sweep_dir)))
   eval_axes = figure.axes[0]
   assert [line.get_label() for line in eval_axes.get_lines()] == [
-      'discount=0.99 (1 seeds)', 'discount=0.9 (2 seeds)']
+      'discount=0.99 (1 seed)', 'discount=0.9 (2 seeds)']
   assert len(eval_axes.collections) == 1  # the band of the combination with two seeds
   mean = eval_axes.get_lines()[1]  # where both seeds have data: -4 and a little under -3
   assert -4 < mean.get_ydata()[-1] < -3.5
@@ -313,7 +313,7 @@ def test_local_sweep_runs_its_tasks_through_run_script(tmp_path):
     result = subprocess.run(command + ['--dry-run', str(run.variables_file)], cwd=REPO,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert '2 tasks (1 combinations x 2 seeds)' in result.stdout
+    assert '2 tasks (1 combination x 2 seeds)' in result.stdout
     assert re.search(r'^1 +train_batch_size=32_s1 +1$', result.stdout, re.M), result.stdout
     assert not os.path.exists(run.exp_dir)
 

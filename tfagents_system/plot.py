@@ -381,7 +381,7 @@ def build_sweep_figure(sweep_dir: str, rows: Sequence[SweepRow]) -> Figure:
     for row, color in zip(rows, itertools.cycle(f'C{i}' for i in range(10))):  # matplotlib's cycle
       curves = [xy for xy in map(panel.curve, row.combination.runs)
                 if xy is not None and len(xy[0])]
-      label = f'{row.combination.name} ({len(curves)} seeds)'
+      label = f'{row.combination.name} ({sweep.plural(len(curves), "seed")})'
       common = _on_common_grid(curves) if len(curves) > 1 else None
       if common is not None:
         grid, values = common

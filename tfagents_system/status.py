@@ -131,7 +131,8 @@ def format_sweep(manifest_file: str) -> str:
     rows.append((str(task.index), task_state(experiment), iteration, eval_return, task.name))
   widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
   table = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-  return '\n'.join([f'sweep {os.path.dirname(os.path.abspath(manifest_file))}: {len(tasks)} tasks']
+  return '\n'.join([f'sweep {os.path.dirname(os.path.abspath(manifest_file))}: '
+                    f'{sweep.plural(len(tasks), "task")}']
                    + table)
 
 

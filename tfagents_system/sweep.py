@@ -266,18 +266,24 @@ def task_dir(manifest_file: str, task: Task) -> str:
   return os.path.join(os.path.dirname(os.path.abspath(manifest_file)), task.name)
 
 
+def plural(number: int, noun: str) -> str:
+  return f'{number} {noun}{"" if number == 1 else "s"}'
+
+
 def describe(sweep: Sweep, sweep_dir: str, selected: Sequence[int], cpus_per_task: int) -> str:
   """What --dry-run shows and a submission prints: the tasks and where they go."""
   tasks = sweep.tasks()
   combinations = len(tasks) // len(sweep.seeds)
   constant = {n: v[0] for n, v in sweep.grid.items() if len(v) == 1}
-  lines = [f'sweep {sweep_dir}: {len(tasks)} tasks ({combinations} combinations x '
-           f'{len(sweep.seeds)} seeds), {cpus_per_task} CPUs each'
+  lines = [f'sweep {sweep_dir}: {plural(len(tasks), "task")} '
+           f'({plural(combinations, "combination")} x {plural(len(sweep.seeds), "seed")}), '
+           f'{cpus_per_task} CPUs each'
            + (f'; running {len(selected)} of them' if len(selected) < len(tasks) else '')]
   if constant and len(constant) < len(sweep.grid):
     lines.append('every task: ' + ', '.join(f'{n}={format_value(v)}' for n, v in constant.items()))
-  width = max(len(t.name) for t in tasks)
-  lines.append(f'{"task":<5} {"experiment dir":<{width}}  seed')
+  header = 'experiment dir'
+  width = max(len(header), *(len(t.name) for t in tasks))
+  lines.append(f'{"task":<5} {header:<{width}}  seed')
   lines += [f'{t.index:<5} {t.name:<{width}}  {t.seed}' for t in tasks if t.index in selected]
   return '\n'.join(lines)
 

@@ -72,7 +72,7 @@ def run_tasks(plan: sweep.SweepPlan, slots: List[List[int]], variables_file: str
 
   def request_stop(signum, _):
     if not stop_requests:
-      print(f'{signal.Signals(signum).name}: stopping the running tasks; no more start',
+      print(f'{signal.Signals(signum).name}: stopping the running tasks, starting no more',
             flush=True)
     stop_requests.append(signum)
     for run in running:
