@@ -4,7 +4,6 @@ daemontools services under one svscan, shows progress, and stops everything at t
 Called by train_script.sh with the variables of a training_variables file in the
 environment (see run_settings.py).
 """
-import contextlib
 import os
 import shutil
 import signal
@@ -22,6 +21,7 @@ from tfagents_system import run_lock
 from tfagents_system import run_stop
 from tfagents_system import run_watch
 from tfagents_system import slurm_job
+from tfagents_system.progress_display import quiet_stderr
 from tfagents_system.run_settings import RunSettings
 
 PYTHON = sys.executable
@@ -29,21 +29,6 @@ PYTHON = sys.executable
 
 class LaunchError(RuntimeError):
   """Why a run could not start, in one line."""
-
-
-@contextlib.contextmanager
-def quiet_stderr():
-  """Keeps TensorFlow's and gym's import chatter (C++ and Python) off the terminal."""
-  sys.stderr.flush()
-  saved = os.dup(2)
-  with open(os.devnull, 'w') as devnull:
-    os.dup2(devnull.fileno(), 2)
-  try:
-    yield
-  finally:
-    sys.stderr.flush()
-    os.dup2(saved, 2)
-    os.close(saved)
 
 
 def check_inputs(settings: RunSettings):

@@ -1,4 +1,5 @@
 """What the terminal shows while a run goes: one live progress line, then a summary."""
+import contextlib
 import datetime
 import os
 import sys
@@ -6,6 +7,21 @@ import time
 from typing import Any, Dict, Optional
 
 REFRESH_S_WITHOUT_TTY = 10.0
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+  """Keeps TensorFlow's and gym's import chatter (C++ and Python) off the terminal."""
+  sys.stderr.flush()
+  saved = os.dup(2)
+  with open(os.devnull, 'w') as devnull:
+    os.dup2(devnull.fileno(), 2)
+  try:
+    yield
+  finally:
+    sys.stderr.flush()
+    os.dup2(saved, 2)
+    os.close(saved)
 
 
 def format_progress(status: Dict[str, Any]) -> str:

@@ -26,6 +26,7 @@ import time
 import traceback
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+import imageio
 import numpy as np
 
 from tfagents_system import policy_evaluation
@@ -226,18 +227,17 @@ def evaluate_cell(params, policy, plan: SweepPlan, checkpoint: int, cell: int) -
       for name, value in updates:
         env.set_state({name: value})
       if plan.video_fps and episode == 0:
-        returns_length = _recorded_episode(env, policy, plan, checkpoint, values)
+        total, length = _recorded_episode(env, policy, plan, checkpoint, values)
       else:
-        returns_length = policy_evaluation.run_episode(env, policy)
+        total, length = policy_evaluation.run_episode(env, policy)
     finally:
       env.close()
-    returns.append(returns_length[0])
-    lengths.append(returns_length[1])
+    returns.append(total)
+    lengths.append(length)
   return CellResult(checkpoint, cell, seeds, returns, lengths)
 
 
 def _recorded_episode(env, policy, plan: SweepPlan, checkpoint: int, values) -> Tuple[float, int]:
-  import imageio  # pylint: disable=g-import-not-at-top
   video_dir = os.path.join(plan.output_dir(plan.checkpoints[checkpoint]), 'videos')
   os.makedirs(video_dir, exist_ok=True)
   path = os.path.join(video_dir, cell_label(plan.names, values) + '.mp4')
@@ -276,11 +276,15 @@ def _worker(plan: SweepPlan, cpu: int, next_task, results) -> None:
 
 # --- In run.py's process.
 
+def _processes(count: int) -> str:
+  return f'{count} worker process' + ('es' if count != 1 else '')
+
+
 def _progress_line(done: int, total: int, started: float, processes: int) -> str:
   elapsed = time.monotonic() - started
   filled = round(20 * done / total)
   parts = [f'robustness: cells {done}/{total} [{"#" * filled}{"." * (20 - filled)}]',
-           f'{processes} processes', f'{datetime.timedelta(seconds=round(elapsed))} elapsed']
+           _processes(processes), f'{datetime.timedelta(seconds=round(elapsed))} elapsed']
   if done:
     parts.append(f'ETA {datetime.timedelta(seconds=round(elapsed / done * (total - done)))}')
   return ' | '.join(parts)
@@ -293,7 +297,7 @@ def evaluate_in_processes(plan: SweepPlan, cpus: Sequence[int],
   next_task = context.Value('q', 0)
   results = context.Queue()
   # The workers inherit this environment at spawn: TensorFlow's C++ start-up chatter stays off.
-  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
   started = time.monotonic()
   display.show(_progress_line(0, plan.num_tasks, started, len(cpus)))
   workers = []
@@ -392,7 +396,7 @@ def write_report(report: Dict[str, Any], stem: str) -> Dict[str, str]:
 def _range_text(name: str, trained: Optional[Sequence[float]]) -> str:
   if trained is None:
     return f'{name} not yet in the curriculum (the env kept its own value)'
-  return f'{name} [{trained[0]:g}, {trained[1]:g}]'
+  return f'{name} [{trained[0]:.4g}, {trained[1]:.4g}]'
 
 
 def format_table(report: Dict[str, Any]) -> str:
@@ -431,7 +435,7 @@ def main(request: SweepRequest) -> int:
   display.message(f'evaluated {len(plan.checkpoints)} checkpoint(s) x {len(plan.cells):,} cells x '
                   f'{plan.num_episodes} episodes in '
                   f'{datetime.timedelta(seconds=round(time.monotonic() - started))} with '
-                  f'{len(cpus)} processes')
+                  f'{_processes(len(cpus))}')
   reports = []
   for index, checkpoint in enumerate(plan.checkpoints):
     report = checkpoint_report(plan, index, [r for r in results if r.checkpoint == index])

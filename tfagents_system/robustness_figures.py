@@ -60,7 +60,11 @@ def _draw_line(ax, report: Report, color: str, label: str, range_row: Optional[i
             solid_capstyle='butt', marker='|' if low == high else None, markersize=12)
 
 
-def _line_axes_labels(ax, report: Report) -> None:
+def _line_axes(ax, report: Report) -> None:
+  """Labels, and the x range of the grid: a trained range reaching beyond it is cut off."""
+  values = _values(report, 0)
+  margin = 0.05 * (values[-1] - values[0]) or 0.05 * abs(values[0]) or 0.05
+  ax.set_xlim(values[0] - margin, values[-1] + margin)
   ax.set_xlabel(report['parameters'][0]['name'])
   ax.set_ylabel(f"return (mean +- std of {report['num_episodes']} episodes)")
   ax.grid(alpha=0.3)
@@ -108,7 +112,7 @@ def _trained_text(report: Report) -> str:
   parts = []
   for p in report['parameters']:
     trained = p['trained_range']
-    parts.append(f"{p['name']} [{trained[0]:g}, {trained[1]:g}]" if trained
+    parts.append(f"{p['name']} [{trained[0]:.4g}, {trained[1]:.4g}]" if trained
                  else f"{p['name']} not in the curriculum yet")
   return 'trained on ' + ', '.join(parts)
 
@@ -118,8 +122,9 @@ def checkpoint_figure(report: Report) -> Figure:
     figure = _new_figure(6.5, 4.5)
     ax = figure.add_subplot()
     _draw_line(ax, report, 'C0', 'mean return', range_row=None)
-    _line_axes_labels(ax, report)
+    _line_axes(ax, report)
     ax.legend(fontsize=8)
+    ax.set_title(f'{_title(report)}\n{_trained_text(report)}', fontsize=9)
   else:
     rows, columns = (len(report['parameters'][i]['values']) for i in (0, 1))
     figure = _new_figure(min(14.0, 2.5 + 0.75 * columns), min(12.0, 2.0 + 0.45 * rows))
@@ -127,7 +132,7 @@ def checkpoint_figure(report: Report) -> Figure:
     means = _stat(report, 'mean_return')
     image = _draw_heatmap(ax, report, colors.Normalize(means.min(), means.max()))
     figure.colorbar(image, ax=ax, label=f"mean return of {report['num_episodes']} episodes")
-  ax.set_title(f'{_title(report)}\n{_trained_text(report)} (dashed)', fontsize=9)
+    ax.set_title(f'{_title(report)}\n{_trained_text(report)} (dashed)', fontsize=9)
   return figure
 
 
@@ -139,7 +144,7 @@ def comparison_figure(reports: Sequence[Report]) -> Figure:
     for row, report in enumerate(reports):
       _draw_line(ax, report, f'C{row % 10}',
                  f"{report['checkpoint']} (iteration {report['iteration']})", range_row=row)
-    _line_axes_labels(ax, reports[0])
+    _line_axes(ax, reports[0])
     ax.legend(fontsize=8)
     ax.set_title('Robustness by checkpoint; bars along the bottom: the range each was trained on',
                  fontsize=9)

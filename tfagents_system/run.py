@@ -18,15 +18,22 @@ if __package__ in (None, ''):  # run as a script: make `tfagents_system` importa
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
+# Before TensorFlow loads, here and in a sweep's worker processes (they import this file
+# again): its C++ start-up chatter stays off the terminal.
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+
 from absl import app
 from absl import flags
 import imageio
 
-from tfagents_system import policy_evaluation
-from tfagents_system import robustness
 from tfagents_system.curriculum import Curriculum
 from tfagents_system.experiment_dir import ExperimentDir
-from tfagents_system.params_loading import load_train_params
+from tfagents_system.progress_display import quiet_stderr
+
+with quiet_stderr():  # gym's notice, printed when tf-agents imports it
+  from tfagents_system import policy_evaluation
+  from tfagents_system import robustness
+  from tfagents_system.params_loading import load_train_params
 
 flags.DEFINE_string('params', None, 'Python file defining class TrainParams.')
 flags.DEFINE_string('exp_dir', None, 'Experiment dir, e.g. logs/<SAC_EXP_NAME>.')
