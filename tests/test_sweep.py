@@ -88,6 +88,7 @@ def test_tasks_are_the_grid_times_the_seeds_with_readable_dir_names():
 def test_task_lists_take_slurms_array_syntax():
   assert sweep.parse_task_list('3', 8) == [3]
   assert sweep.parse_task_list('0-2,5%2', 8) == [0, 1, 2, 5]
+  assert sweep.array_syntax([0, 1, 2, 5, 7, 8]) == '0-2,5,7-8'
   for text, error in (('8', 'the sweep has tasks 0-7, not 8'), ('3-1', 'the range 3-1 is empty'),
                       ('a', "got 'a'")):
     with pytest.raises(sweep.SweepError, match=re.escape(error)):
@@ -170,8 +171,15 @@ def test_a_sweep_task_finds_its_dir_seed_and_overrides_in_the_manifest(tmp_path)
   assert settings.exp_dir == os.path.join(REPO, 'logs', 'exp_2') and settings.run_seed == 2
   assert settings.overrides == {}
   assert RunSettings.from_environ(VARIABLES).exp_dir == os.path.join(REPO, 'logs', 'exp')
-  # Submitting again is resuming the same sweep; another sweep in that dir is refused.
-  plan(tmp_path, {'train_batch_size': [64, 128], 'seeds': [5, 6]})
+  # Submitting again finishes the same sweep: the tasks not done yet, unless --tasks says which.
+  done = sweep.task_dir(manifest, checked.tasks()[1])
+  os.makedirs(done)
+  ExperimentDir(done).write_status({'done': True})
+  again = plan(tmp_path, {'train_batch_size': [64, 128], 'seeds': [5, 6]})
+  assert (again.done, again.selected, again.array) == ([1], [0, 2, 3], '0,2-3')
+  assert 'tasks (2 combinations x 2 seeds), 6 CPUs each; 1 done already; running 3 of them' in \
+      again.describe(6)
+  # Another sweep in that dir is refused.
   with pytest.raises(sweep.SweepError, match='holds another sweep'):
     plan(tmp_path, {'train_batch_size': [64, 256], 'seeds': [5, 6]})
 
@@ -328,6 +336,13 @@ def test_local_sweep_runs_its_tasks_through_run_script(tmp_path):
                      r'[\d,]+ \| eval return', result.stdout, re.M), result.stdout
     assert f'1 of 1 tasks completed; plot: python -m tfagents_system.plot --sweep {run.exp_dir}' \
         in result.stdout
+    # The sweep again: what is left of it.
+    result = subprocess.run(command + ['--dry-run', str(run.variables_file)], cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert '5 CPUs each; 1 done already; running 1 of them' in result.stdout
+    assert re.search(r'^0 +train_batch_size=32_s0 +0$', result.stdout, re.M), result.stdout
+    assert 'train_batch_size=32_s1 ' not in result.stdout
     with open(output) as f:
       assert 'Training complete.' in f.read()
     assert sorted(os.listdir(run.exp_dir)) == sorted(

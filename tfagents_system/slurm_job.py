@@ -211,8 +211,10 @@ def main(argv: Sequence[str]) -> int:
     print(f'error: {e}', file=sys.stderr)
     return 2
   if sweep_plan:
-    print(sweep.describe(sweep_plan.sweep, sweep_plan.sweep_dir, sweep_plan.selected,
-                         cpus_per_node(settings, node_count(args.sbatch_options))))
+    print(sweep_plan.describe(cpus_per_node(settings, node_count(args.sbatch_options))))
+    if not sweep_plan.selected:
+      print('every task of the sweep is done; nothing to submit')
+      return 0
   print(shlex.join(command), flush=True)
   if args.dry_run:
     return 0

@@ -10,7 +10,7 @@ with that seed as its run seed and the combination's values set on TrainParams a
 __init__ (params_loading.apply_overrides). `sweep_dir/sweep.json`, the manifest, lists the tasks;
 a task finds its own there by its index, SLURM_ARRAY_TASK_ID or SAC_SWEEP_TASK.
 
-Only the standard library at import: run_settings reads a task's entry before TensorFlow loads.
+Nothing here loads TensorFlow at import: run_settings reads a task's entry before it loads.
 """
 import dataclasses
 import itertools
@@ -18,6 +18,8 @@ import json
 import os
 import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+from tfagents_system.experiment_dir import ExperimentDir
 
 MANIFEST = 'sweep.json'
 # SLURM's default MaxArraySize allows task ids up to 1000; more runs than that are a mistake.
@@ -270,22 +272,15 @@ def plural(number: int, noun: str) -> str:
   return f'{number} {noun}{"" if number == 1 else "s"}'
 
 
-def describe(sweep: Sweep, sweep_dir: str, selected: Sequence[int], cpus_per_task: int) -> str:
-  """What --dry-run shows and a submission prints: the tasks and where they go."""
-  tasks = sweep.tasks()
-  combinations = len(tasks) // len(sweep.seeds)
-  constant = {n: v[0] for n, v in sweep.grid.items() if len(v) == 1}
-  lines = [f'sweep {sweep_dir}: {plural(len(tasks), "task")} '
-           f'({plural(combinations, "combination")} x {plural(len(sweep.seeds), "seed")}), '
-           f'{cpus_per_task} CPUs each'
-           + (f'; running {len(selected)} of them' if len(selected) < len(tasks) else '')]
-  if constant and len(constant) < len(sweep.grid):
-    lines.append('every task: ' + ', '.join(f'{n}={format_value(v)}' for n, v in constant.items()))
-  header = 'experiment dir'
-  width = max(len(header), *(len(t.name) for t in tasks))
-  lines.append(f'{"task":<5} {header:<{width}}  seed')
-  lines += [f'{t.index:<5} {t.name:<{width}}  {t.seed}' for t in tasks if t.index in selected]
-  return '\n'.join(lines)
+def array_syntax(indices: Sequence[int]) -> str:
+  """[0, 1, 2, 5] -> '0-2,5'."""
+  runs = []
+  for index in sorted(indices):
+    if runs and index == runs[-1][1] + 1:
+      runs[-1][1] = index
+    else:
+      runs.append([index, index])
+  return ','.join(str(a) if a == b else f'{a}-{b}' for a, b in runs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -296,6 +291,7 @@ class SweepPlan:
   sweep_dir: str
   selected: List[int]
   array: str  # the selected tasks in SLURM's --array syntax
+  done: List[int]  # tasks whose run completed before
 
   @property
   def manifest_file(self) -> str:
@@ -307,14 +303,35 @@ class SweepPlan:
   def write_manifest(self) -> None:
     write_manifest(self.sweep_dir, manifest(self.sweep, self.sweep_file))
 
+  def describe(self, cpus_per_task: int) -> str:
+    """What --dry-run shows and a submission prints: the tasks to run and where they go."""
+    tasks = self.sweep.tasks()
+    seeds = len(self.sweep.seeds)
+    lines = [f'sweep {self.sweep_dir}: {plural(len(tasks), "task")} '
+             f'({plural(len(tasks) // seeds, "combination")} x {plural(seeds, "seed")}), '
+             f'{cpus_per_task} CPUs each'
+             + (f'; {len(self.done)} done already' if self.done else '')
+             + (f'; running {len(self.selected)} of them' if len(self.selected) < len(tasks)
+                else '')]
+    constant = {n: v[0] for n, v in self.sweep.grid.items() if len(v) == 1}
+    if constant and len(constant) < len(self.sweep.grid):
+      lines.append('every task: ' + ', '.join(f'{n}={format_value(v)}'
+                                              for n, v in constant.items()))
+    header = 'experiment dir'
+    width = max(len(header), *(len(t.name) for t in tasks))
+    lines.append(f'{"task":<5} {header:<{width}}  seed')
+    lines += [f'{t.index:<5} {t.name:<{width}}  {t.seed}' for t in self.tasks()]
+    return '\n'.join(lines)
+
 
 def plan(sweep_file: str, params_path: str, config_path: str, sweep_dir: str,
          task_list: Optional[str] = None) -> SweepPlan:
   """Reads and checks the sweep file against the params (every input error is raised here, as a
-  ValueError, before anything is submitted or started)."""
+  ValueError, before anything is submitted or started). Without `task_list`, the tasks whose
+  run has not completed yet: submitting a sweep again finishes it."""
   sweep = read_sweep_file(sweep_file)
   count = len(sweep.tasks())
-  selected = parse_task_list(task_list, count) if task_list else list(range(count))
+  selected = parse_task_list(task_list, count) if task_list else None
   # Imported here, with TensorFlow: its import chatter stays off the terminal.
   from tfagents_system import launch  # pylint: disable=g-import-not-at-top
   with launch.quiet_stderr():
@@ -322,7 +339,12 @@ def plan(sweep_file: str, params_path: str, config_path: str, sweep_dir: str,
     checked = check_against_params(
         sweep, lambda: params_loading.load_train_params(params_path, config_path), sweep_file)
   check_sweep_dir(sweep_dir, manifest(checked, sweep_file))
-  return SweepPlan(checked, sweep_file, sweep_dir, selected, task_list or f'0-{count - 1}')
+  done = [t.index for t in checked.tasks()
+          if (ExperimentDir(os.path.join(sweep_dir, t.name)).read_status() or {}).get('done')]
+  if selected is None:
+    selected = [i for i in range(count) if i not in done]
+  return SweepPlan(checked, sweep_file, sweep_dir, selected,
+                   task_list or array_syntax(selected), done)
 
 
 def argument_parser(prog: str, description: str):

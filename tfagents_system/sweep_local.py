@@ -133,7 +133,10 @@ def main(argv: Sequence[str]) -> int:
     return 2
   per_task = slurm_job.cpus_to_request(settings)
   slots = cpu_slots(sorted(os.sched_getaffinity(0)), per_task)
-  print(sweep.describe(plan.sweep, plan.sweep_dir, plan.selected, per_task))
+  print(plan.describe(per_task))
+  if not plan.selected:
+    print('every task of the sweep is done; nothing to run')
+    return 0
   print(f'{len(slots)} task{"s" if len(slots) > 1 else ""} at a time, on CPUs '
         + '; '.join(format_cpu_list(slot) for slot in slots), flush=True)
   if args.dry_run:
