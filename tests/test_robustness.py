@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from tfagents_system import params_loading
 from tfagents_system import program_setup
+from tfagents_system import robustness
 from tfagents_system import robustness_grid
 from tfagents_system.envs.point_mass import PointMassEnv
 from tfagents_system.experiment_dir import ExperimentDir
@@ -237,6 +238,19 @@ def test_bad_input_is_refused_in_one_line_before_any_episode(experiment, without
   assert len(lines) == 1 and lines[0].startswith(error), result.stderr
   assert result.stdout == ''  # no progress: no worker started, no episode ran
   assert outputs(experiment) == written
+
+
+def test_a_hyperparameter_sweep_task_is_mapped_with_its_overrides(experiment, tmp_path):
+  """Its checkpoints' iterations, hence the trained-on ranges, follow its num_steps_per_iter."""
+  task = ExperimentDir(str(tmp_path))
+  os.symlink(os.path.join(experiment, 'policies'), task.policies_dir)
+  task.write_params_overrides({'num_steps_per_iter': 50})
+  plan, _ = robustness.plan_sweep(robustness.SweepRequest(
+      params=PARAMS, config=CONFIG, exp_dir=task.root, sweeps=['mass=1,2'], checkpoints='all',
+      num_episodes=1, seed=0, jobs=None, curriculum_iter=None, video=False, video_fps=30))
+  assert plan.params_overrides == {'num_steps_per_iter': 50}
+  assert [(c.iteration, c.trained_ranges) for c in plan.checkpoints] == [
+      (1, ((1.0, 1.0),)), (81, (pytest.approx((1.0, 2.0)),))]
 
 
 def descendants(pid):

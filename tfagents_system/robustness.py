@@ -99,6 +99,7 @@ class SweepPlan:
   """Everything a worker process needs; tasks are numbered checkpoint-major over the cells."""
   params: str
   config: str
+  params_overrides: Dict[str, Any]
   exp_dir: str
   axes: Tuple[Axis, ...]
   checkpoints: Tuple[CheckpointPlan, ...]
@@ -187,8 +188,11 @@ def plan_sweep(request: SweepRequest) -> Tuple[SweepPlan, List[int]]:
     raise SweepError(f'--num_episodes must be at least 1, got {request.num_episodes}')
   if request.seed < 0:
     raise SweepError(f'--seed must be >= 0 with --sweep, got {request.seed}')
-  params = load_train_params(request.params, request.config)
   experiment = ExperimentDir(request.exp_dir)
+  # A hyperparameter sweep's task ran with these set on its TrainParams (the iteration of a
+  # checkpoint depends on them too).
+  overrides = experiment.read_params_overrides()
+  params = load_train_params(request.params, request.config, overrides)
   paths = _checkpoint_paths(experiment, request.checkpoints)
   if not os.path.isdir(experiment.greedy_policy_dir):
     raise SweepError(f'no greedy policy SavedModel in {experiment.greedy_policy_dir}')
@@ -207,7 +211,7 @@ def plan_sweep(request: SweepRequest) -> Tuple[SweepPlan, List[int]]:
     checkpoints.append(CheckpointPlan(
         path, train_step, iteration, curriculum_iteration, fixed,
         tuple(trained_range(curriculum, n, iteration) for n in names)))
-  plan = SweepPlan(request.params, request.config, experiment.root, tuple(axes),
+  plan = SweepPlan(request.params, request.config, overrides, experiment.root, tuple(axes),
                    tuple(checkpoints), request.num_episodes, request.seed,
                    request.video_fps if request.video else None)
   return plan, _worker_cpus(request.jobs, plan.num_tasks)
@@ -253,7 +257,7 @@ def _worker(plan: SweepPlan, cpu: int, next_task, results) -> None:
   logging.set_verbosity(logging.WARNING)
   where = f'the worker process on CPU {cpu}'
   try:
-    params = load_train_params(plan.params, plan.config)
+    params = load_train_params(plan.params, plan.config, plan.params_overrides)
     cells = len(plan.cells)
     policy, loaded = None, None
     while True:
@@ -371,6 +375,7 @@ def checkpoint_report(plan: SweepPlan, index: int, cells: Sequence[CellResult]) 
       'parameters': [{'name': a.name, 'values': list(a.values), 'trained_range':
                       list(r) if r else None}
                      for a, r in zip(plan.axes, checkpoint.trained_ranges)],
+      'params_overrides': plan.params_overrides,
       'curriculum_iteration': checkpoint.curriculum_iteration,
       'fixed_curriculum_values': dict(checkpoint.fixed_values),
       'num_episodes': plan.num_episodes, 'seed': plan.seed, 'cells': rows}
