@@ -241,7 +241,8 @@ def test_bad_input_is_refused_in_one_line_before_any_episode(experiment, without
 
 
 def test_a_hyperparameter_sweep_task_is_mapped_with_its_overrides(experiment, tmp_path):
-  """Its checkpoints' iterations, hence the trained-on ranges, follow its num_steps_per_iter."""
+  """Its checkpoints' iterations, hence the trained-on ranges and the curriculum run.py applies,
+  follow its num_steps_per_iter."""
   task = ExperimentDir(str(tmp_path))
   os.symlink(os.path.join(experiment, 'policies'), task.policies_dir)
   task.write_params_overrides({'num_steps_per_iter': 50})
@@ -251,6 +252,12 @@ def test_a_hyperparameter_sweep_task_is_mapped_with_its_overrides(experiment, tm
   assert plan.params_overrides == {'num_steps_per_iter': 50}
   assert [(c.iteration, c.trained_ranges) for c in plan.checkpoints] == [
       (1, ((1.0, 1.0),)), (81, (pytest.approx((1.0, 2.0)),))]
+  # run.py without --sweep evaluates the checkpoint at the curriculum of that iteration too.
+  run_py(task.root, os.environ, '--checkpoint', 'policy_checkpoint_0000004100', '--num_episodes',
+         '1')
+  with open(os.path.join(task.root, 'videos',
+                         'policy_checkpoint_0000004100_iter81_seed0.json')) as f:
+    assert json.load(f)['curriculum_iteration'] == 81
 
 
 def descendants(pid):

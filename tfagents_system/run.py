@@ -66,7 +66,8 @@ def main(_):
         jobs=FLAGS.jobs, curriculum_iter=FLAGS.curriculum_iter, video=FLAGS.video,
         video_fps=FLAGS.fps))
   experiment = ExperimentDir(FLAGS.exp_dir)
-  params = load_train_params(FLAGS.params, FLAGS.config)
+  # A sweep task's run: its TrainParams as its programs built them.
+  params = load_train_params(FLAGS.params, FLAGS.config, experiment.read_params_overrides())
   try:
     checkpoint = policy_evaluation.policy_checkpoint(experiment, FLAGS.checkpoint)
   except policy_evaluation.CheckpointNotFound as e:
