@@ -107,6 +107,10 @@ def test_nothing_is_left_running(finished_run):
   assert finished_run.leftover_processes() == []
 
 
+def test_experiment_dir_is_private_to_its_user(finished_run):
+  assert os.stat(finished_run.exp_dir).st_mode & 0o777 == 0o700
+
+
 def test_each_program_ran_pinned_to_its_planned_cpus(finished_run):
   planned = dict(re.findall(r'^(sac_\w+)\s+CPUs (\S+)$', finished_run.output, re.M))
   assert set(planned) == {'sac_replay_buffer', 'sac_train', 'sac_collect_0', 'sac_collect_1'}
