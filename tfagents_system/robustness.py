@@ -351,7 +351,10 @@ def _stop(workers) -> None:
     worker.join(WORKER_STOP_TIMEOUT_S)
     if worker.is_alive():
       worker.kill()
-      worker.join()
+      worker.join(WORKER_STOP_TIMEOUT_S)
+  stuck = [w.pid for w in workers if w.is_alive()]
+  if stuck:  # SIGKILL did not end them (e.g. stuck in the kernel): say so rather than wait
+    raise SweepFailed(f'worker processes {stuck} did not end after SIGKILL')
 
 
 def checkpoint_report(plan: SweepPlan, index: int, cells: Sequence[CellResult]) -> Dict[str, Any]:
