@@ -17,7 +17,9 @@ from absl import logging
 import tensorflow as tf
 from tf_agents.train import interval_trigger
 from tf_agents.train import learner
+from tf_agents.utils import common
 
+from tfagents_system import episode_items
 from tfagents_system import experiment_dir
 from tfagents_system import iteration_sync
 from tfagents_system import iteration_timing
@@ -40,6 +42,23 @@ def loss_values(loss_info) -> dict:
   if hasattr(loss_info.extra, '_asdict'):
     values.update({k: float(v) for k, v in loss_info.extra._asdict().items()})
   return values
+
+
+# Learner.run's default, which the traced call must match to be reused.
+LEARNER_PARALLEL_ITERATIONS = 10
+
+
+def trace_before_data(sac_learner: learner.Learner, replay: TrainerReplay,
+                      episode_length: int) -> None:
+  """Traces the loop of SGD steps on `replay` and the cutting of fed episodes into it now, while
+  the workers collect their initial episodes, instead of at the first SGD step (seconds on one
+  CPU; the Learner's own trace at its construction is of another function)."""
+  items = episode_items.item_signature(replay.data_spec, episode_items.item_steps(episode_length))
+  replay.add_episodes.get_concrete_function(tf.nest.map_structure(
+      lambda spec: tf.TensorSpec([None] + spec.shape.as_list(), spec.dtype), items))
+  with sac_learner.strategy.scope(), common.soft_device_placement():
+    sac_learner._train.get_concrete_function(  # pylint: disable=protected-access
+        tf.TensorSpec([], tf.int32), replay, LEARNER_PARALLEL_ITERATIONS)
 
 
 def main(_):
@@ -134,6 +153,7 @@ def main(_):
   else:
     logging.info('Waiting for the initial random-policy experience')
     sync.publish(iteration_sync.INIT_ITERATION)
+    trace_before_data(sac_learner, replay, params.episode_length)  # while the workers collect
     progress.record_initial_collection(sync.gather(iteration_sync.INIT_ITERATION, stop_requested))
     if not stop_requested.is_set():
       # Done only once its data is in a replay checkpoint: a restarted server or a resumed run

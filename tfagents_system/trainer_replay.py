@@ -22,6 +22,7 @@ class TrainerReplay:
 
   def __init__(self, data_spec, sequence_length: int, capacity: int, batch_size: int):
     self.capacity = capacity
+    self.data_spec = data_spec
     self._sequence_length = sequence_length
     item_spec = tensor_spec.add_outer_dim(data_spec, sequence_length)
     self._batch_size = batch_size
