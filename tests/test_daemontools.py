@@ -43,7 +43,12 @@ def test_svstat_all_reads_each_service_and_a_found_svscan_stops_everything_it_st
   # Started as a launcher does, then found as its guard does once the launcher is gone.
   launcher_svscan = subprocess.Popen(['svscan', services], start_new_session=True)
   try:
+    # Popen returns as the exec starts; /proc shows svscan's argv a moment later.
+    deadline = time.monotonic() + 10
     svscan = daemontools.Svscan.find(services)
+    while svscan.pid is None and time.monotonic() < deadline:
+      time.sleep(0.05)
+      svscan = daemontools.Svscan.find(services)
     assert svscan.pid == launcher_svscan.pid
     svscan.wait_until_supervised()
     sleeps = [s.pid for s in wait_until_up([os.path.join(services, n) for n in ('a', 'b')])]
