@@ -53,9 +53,9 @@ def trace_before_data(sac_learner: learner.Learner, replay: TrainerReplay,
   """Traces the loop of SGD steps on `replay` and the cutting of fed episodes into it now, while
   the workers collect their initial episodes, instead of at the first SGD step (seconds on one
   CPU; the Learner's own trace at its construction is of another function)."""
-  items = episode_items.item_signature(replay.data_spec, episode_items.item_steps(episode_length))
-  replay.add_episodes.get_concrete_function(tf.nest.map_structure(
-      lambda spec: tf.TensorSpec([None] + spec.shape.as_list(), spec.dtype), items))
+  item = episode_items.item_signature(replay.data_spec, episode_items.item_steps(episode_length))
+  replay.add_episodes.get_concrete_function(
+      tf.TensorSpec([None] + item.shape.as_list(), item.dtype))
   with sac_learner.strategy.scope(), common.soft_device_placement():
     sac_learner._train.get_concrete_function(  # pylint: disable=protected-access
         tf.TensorSpec([], tf.int32), replay, LEARNER_PARALLEL_ITERATIONS)
