@@ -167,8 +167,9 @@ def main(_):
       break
     start = time.monotonic()
     clock.lap(iteration_timing.BOOKKEEPING)
-    sync.publish(iteration)
-    clock.lap(iteration_timing.PUBLISH)
+    if sync.published_iteration != iteration:  # not already, at the end of the one before
+      sync.publish(iteration)
+      clock.lap(iteration_timing.PUBLISH)
     if iteration == first_iteration:
       # One step alone first: the run's start-up time ends with it (status.json).
       loss_info = train_steps(int(train_step.numpy()) + 1, iteration)
@@ -186,6 +187,10 @@ def main(_):
     clock.lap(iteration_timing.SGD)
     summary = sync.gather(iteration, stop_requested)
     clock.lap(iteration_timing.BARRIER_WAIT)
+    if iteration + 1 < params.num_iter and not stop_requested.is_set():
+      # The workers collect the next iteration while this one is recorded and checkpointed.
+      sync.publish(iteration + 1)
+      clock.lap(iteration_timing.PUBLISH)
     with stopping_if_writing_fails('writing the summaries and status.json'):
       progress.record_iteration(iteration, summary, int(train_step.numpy()),
                                 time.monotonic() - start, steps_per_iter, losses,
