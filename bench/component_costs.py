@@ -76,7 +76,8 @@ def replay_costs(params, agent, server: common.ReplayServerProgram, episodes: in
   """What an episode costs the worker that writes it, the server and the trainer that reads it."""
   writer = episode_items.EpisodeWriter(
       server.client, [iteration_sync.EXPERIENCE_TABLE, iteration_sync.FEED_TABLE],
-      episode_items.item_steps(params.episode_length), params.train_sequence_length)
+      agent.collect_data_spec, episode_items.item_steps(params.episode_length),
+      params.train_sequence_length)
   steps = common.random_episode(agent.collect_data_spec, params.episode_length)
   replay = TrainerReplay(agent.collect_data_spec, params.train_sequence_length,
                          params.replay_capacity, params.train_batch_size)

@@ -60,7 +60,7 @@ def replay_bytes_per_transition(params_file: str, config_file: str, episodes: in
     time.sleep(1)
     before = status_kib(server.process.pid, 'VmRSS')
     writer = episode_items.EpisodeWriter(
-        client, [iteration_sync.EXPERIENCE_TABLE, iteration_sync.FEED_TABLE],
+        client, [iteration_sync.EXPERIENCE_TABLE, iteration_sync.FEED_TABLE], spec,
         episode_items.item_steps(params.episode_length), params.train_sequence_length)
     steps = common.random_episode(spec, params.episode_length)
     for _ in range(episodes):

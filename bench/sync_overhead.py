@@ -3,7 +3,7 @@ per-iteration timing breakdown the trainer writes (tfagents_system/iteration_tim
 the iteration's wall time against its ideal on this machine.
 
 The default example runs as training_variables.sh sets it (N=2 workers). Sync overhead =
-iteration time - (trainer bookkeeping + max(SGD, the busiest worker's collect + eval)):
+iteration time - max(trainer bookkeeping + SGD, the busiest worker's collect + eval):
 publishing and pulling the policy, reporting, noticing a publication or a report -> target ≤ 3%.
 Iteration ÷ ideal: the ideal is the longer of the iteration's SGD steps at the bare SGD rate on
 the trainer's CPUs and its env steps (collect, and eval averaged over the eval period) at the
@@ -18,7 +18,7 @@ from tfagents_system import params_loading
 from tfagents_system import training_progress
 
 # The breakdown, in the order an iteration goes (trainer phases, then the workers' side).
-TRAINER_PHASES = [('bookkeeping', timing.BOOKKEEPING_SECONDS), ('publish', timing.PUBLISH_SECONDS),
+TRAINER_PHASES = [('publish', timing.PUBLISH_SECONDS), ('bookkeeping', timing.BOOKKEEPING_SECONDS),
                   ('SGD', timing.SGD_SECONDS), ('barrier wait', timing.BARRIER_WAIT_SECONDS)]
 WORKER_PHASES = [('worker: wait for publication', timing.WORKER_PUBLICATION_WAIT_SECONDS),
                  ('worker: policy pull', timing.WORKER_POLICY_PULL_SECONDS),

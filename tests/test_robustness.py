@@ -247,7 +247,8 @@ def test_a_hyperparameter_sweep_task_is_mapped_with_its_overrides(experiment, tm
   task.write_params_overrides({'num_steps_per_iter': 50})
   plan, _ = robustness.plan_sweep(robustness.SweepRequest(
       params=PARAMS, config=CONFIG, exp_dir=task.root, sweeps=['mass=1,2'], checkpoints='all',
-      num_episodes=1, seed=0, jobs=None, curriculum_iter=None, video=False, video_fps=30))
+      num_episodes=1, seed=0, jobs=None, curriculum_iter=None, video=False, video_fps=30,
+      cell_timeout_s=600))
   assert plan.params_overrides == {'num_steps_per_iter': 50}
   assert [(c.iteration, c.trained_ranges) for c in plan.checkpoints] == [
       (1, ((1.0, 1.0),)), (81, (pytest.approx((1.0, 2.0)),))]
@@ -257,6 +258,20 @@ def test_a_hyperparameter_sweep_task_is_mapped_with_its_overrides(experiment, tm
   with open(os.path.join(task.root, 'videos',
                          'policy_checkpoint_0000004100_iter81_seed0.json')) as f:
     assert json.load(f)['curriculum_iteration'] == 81
+
+
+def test_a_cell_that_never_finishes_stops_the_sweep_naming_it(experiment, without_reverb):
+  written = outputs(experiment)
+  result = run_py(experiment, without_reverb, '--params', 'tests/params/stuck_env_params.py',
+                  '--sweep', 'mass=1,99', '--num_episodes', '1', '--jobs', '1',
+                  '--cell_timeout_s', '3')
+  assert result.returncode == 1
+  assert result.stdout.splitlines()[-1] == (
+      f'error: {LAST}, cell mass=99: not evaluated within 3 s (--cell_timeout_s); its env or '
+      'policy may be stuck, or its episodes need a longer timeout'), result.stdout
+  assert outputs(experiment) == written
+  assert not [p for p in psutil.process_iter(['cmdline'])
+              if 'spawn_main' in ' '.join(p.info['cmdline'] or [])]
 
 
 def descendants(pid):

@@ -78,7 +78,8 @@ def written_and_read(episodes, episode_length, sequence_length):
                                        signature=signature)])
   try:
     client = reverb.Client(f'localhost:{server.port}')
-    writer = episode_items.EpisodeWriter(client, ['experience'], steps, sequence_length)
+    writer = episode_items.EpisodeWriter(client, ['experience'], DATA_SPEC, steps,
+                                         sequence_length)
     for trajectories in episodes:
       for trajectory in trajectories:
         writer(trajectory)
@@ -115,3 +116,21 @@ def test_an_episode_shorter_than_a_window_gives_none():
                                     sequence_length=3)
   assert count == 1
   assert windows == [(10 + i, 11 + i, 12 + i) for i in range(3)]
+
+
+def test_an_item_gives_back_every_field_bit_for_bit():
+  Fields = collections.namedtuple('Fields', ['image', 'position', 'flag', 'count', 'empty'])
+  spec = Fields(tf.TensorSpec([2, 2], tf.uint8), tf.TensorSpec([3], tf.float64),
+                tf.TensorSpec([], tf.bool), tf.TensorSpec([], tf.int64), ())
+  rng = np.random.default_rng(0)
+  episode = [Fields(rng.integers(0, 256, [2, 2]).astype(np.uint8), rng.normal(size=3),
+                    bool(i % 2), np.int64(-2**40 + i), ()) for i in range(3)]
+  item = episode_items.pack(spec, episode, steps=5)
+  assert item.dtype == np.uint8 and item.shape == episode_items.item_signature(spec, 5).shape
+  steps, lengths = episode_items.unpack(spec, tf.constant(item[None]))
+  assert lengths.numpy().tolist() == [3]
+  for name in ('image', 'position', 'flag', 'count'):
+    values = getattr(steps, name).numpy()[0]
+    assert values.dtype == getattr(spec, name).dtype.as_numpy_dtype
+    np.testing.assert_array_equal(values[:3], np.stack([getattr(s, name) for s in episode]))
+    assert not values[3:].any()  # the padding

@@ -12,9 +12,9 @@ Tables on the replay server:
                   written, collect and eval returns) that the trainer drains.
 
 Iteration k: the trainer publishes the policy for k, runs k's SGD steps, then
-waits (bounded) until every worker has reported k. A worker takes the policy
-for k, collects, reports k, and waits for the next publication. Iteration
-INIT_ITERATION is the initial random-policy collection.
+waits (bounded) until every worker has reported k, publishes k + 1 and only then records
+and checkpoints k. A worker takes the policy for k, collects, reports k, and waits for the
+next publication. Iteration INIT_ITERATION is the initial random-policy collection.
 
 When the replay server restarts (replay_connection.py says when a failed call means that),
 it comes back with its last checkpoint, or empty, and without the publication and the reports.
@@ -262,6 +262,10 @@ class TrainerSync:
     """A Reverb checkpoint; an error of the server's own (a full disk) is raised at once."""
     return self._connection.call(self._connection.client.checkpoint,
                                  'checkpointing the replay buffer', attempts=3)
+
+  @property
+  def published_iteration(self) -> Optional[int]:
+    return self._iteration
 
   @property
   def publication(self) -> Optional[int]:

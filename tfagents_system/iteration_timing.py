@@ -1,12 +1,12 @@
 """Where an iteration's wall time goes, as RunTime/* summaries: the trainer's phases, the
 workers' phases (from their reports), and the share the iteration barrier costs.
 
-The trainer's iteration: bookkeeping (the previous iteration's summaries, status.json and
-checkpoint), publishing the policy, SGD, then waiting at the barrier for the workers' reports.
-Meanwhile each worker waits for the publication, pulls the policy, collects and evaluates.
-Without any synchronization cost an iteration would last bookkeeping + max(SGD, the busiest
-worker's collect + eval); the rest is the sync overhead: publishing and pulling the policy,
-reporting, and the latency of noticing a publication or a report.
+The trainer's iteration: publishing the policy, bookkeeping (the previous iteration's
+summaries, status.json and checkpoint), SGD, then waiting at the barrier for the workers'
+reports. Meanwhile each worker waits for the publication, pulls the policy, collects and
+evaluates. Without any synchronization cost an iteration would last max(bookkeeping + SGD, the
+busiest worker's collect + eval); the rest is the sync overhead: publishing and pulling the
+policy, reporting, and the latency of noticing a publication or a report.
 """
 import time
 from typing import TYPE_CHECKING, Dict, Optional
@@ -33,7 +33,7 @@ SYNC_OVERHEAD_FRACTION = PREFIX + 'sync_overhead_fraction'
 BALANCED_WITHIN = 1.15
 
 # The trainer's phases, in the order they happen in an iteration.
-BOOKKEEPING, PUBLISH, SGD, BARRIER_WAIT = 'bookkeeping', 'publish', 'sgd', 'barrier_wait'
+PUBLISH, BOOKKEEPING, SGD, BARRIER_WAIT = 'publish', 'bookkeeping', 'sgd', 'barrier_wait'
 _PHASE_TAGS = {BOOKKEEPING: BOOKKEEPING_SECONDS, PUBLISH: PUBLISH_SECONDS, SGD: SGD_SECONDS,
                BARRIER_WAIT: BARRIER_WAIT_SECONDS}
 
@@ -75,7 +75,7 @@ def timing_scalars(trainer_seconds: Dict[str, float], summary: 'IterationSummary
       scalars[COLLECT_PHASE_ENV_STEPS_PER_SEC] = (
           sum(r.env_steps for r in collecting) / max(r.collect_seconds for r in collecting))
     busiest_worker = max(r.collect_seconds + r.eval_seconds for r in reports)
-  useful = trainer_seconds.get(BOOKKEEPING, 0.0) + max(trainer_seconds[SGD], busiest_worker)
+  useful = max(trainer_seconds.get(BOOKKEEPING, 0.0) + trainer_seconds[SGD], busiest_worker)
   scalars[SYNC_OVERHEAD_FRACTION] = max(0.0, iteration_seconds - useful) / iteration_seconds
   return scalars
 

@@ -78,6 +78,7 @@ class SweepRequest:
   curriculum_iter: Optional[int]
   video: bool
   video_fps: int
+  cell_timeout_s: float
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +107,7 @@ class SweepPlan:
   num_episodes: int
   seed: int
   video_fps: Optional[int]  # None: no videos
+  cell_timeout_s: float
 
   @functools.cached_property
   def cells(self) -> List[Tuple[float, ...]]:
@@ -134,6 +136,13 @@ class CellResult:
   seeds: List[int]
   returns: List[float]
   lengths: List[int]
+
+
+@dataclasses.dataclass(frozen=True)
+class CellStarted:
+  checkpoint: int
+  cell: int
+  where: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,6 +197,8 @@ def plan_sweep(request: SweepRequest) -> Tuple[SweepPlan, List[int]]:
     raise SweepError(f'--num_episodes must be at least 1, got {request.num_episodes}')
   if request.seed < 0:
     raise SweepError(f'--seed must be >= 0 with --sweep, got {request.seed}')
+  if request.cell_timeout_s <= 0:
+    raise SweepError(f'--cell_timeout_s must be positive, got {request.cell_timeout_s:g}')
   experiment = ExperimentDir(request.exp_dir)
   # A hyperparameter sweep's task ran with these set on its TrainParams (the iteration of a
   # checkpoint depends on them too).
@@ -213,7 +224,7 @@ def plan_sweep(request: SweepRequest) -> Tuple[SweepPlan, List[int]]:
         tuple(trained_range(curriculum, n, iteration) for n in names)))
   plan = SweepPlan(request.params, request.config, overrides, experiment.root, tuple(axes),
                    tuple(checkpoints), request.num_episodes, request.seed,
-                   request.video_fps if request.video else None)
+                   request.video_fps if request.video else None, request.cell_timeout_s)
   return plan, _worker_cpus(request.jobs, plan.num_tasks)
 
 
@@ -273,6 +284,7 @@ def _worker(plan: SweepPlan, cpu: int, next_task, results) -> None:
         policy = policy or policy_evaluation.load_greedy_policy(ExperimentDir(plan.exp_dir))
         policy.update_from_checkpoint(plan.checkpoints[checkpoint].path)
         loaded = checkpoint
+      results.put(CellStarted(checkpoint, cell, where))
       results.put(evaluate_cell(params, policy, plan, checkpoint, cell))
   except Exception:  # pylint: disable=broad-except
     results.put(WorkerFailure(where, traceback.format_exc()))
@@ -317,6 +329,7 @@ def evaluate_in_processes(plan: SweepPlan, cpus: Sequence[int],
   finally:
     signal.signal(signal.SIGINT, previous)
   collected = []
+  running = {}  # (checkpoint, cell) -> (where, when it started)
   try:
     while len(collected) < plan.num_tasks:
       try:
@@ -327,7 +340,12 @@ def evaluate_in_processes(plan: SweepPlan, cpus: Sequence[int],
         if isinstance(message, WorkerFailure):
           raise SweepFailed(f'{message.where}: {message.traceback.strip().splitlines()[-1]}',
                             message.traceback)
-        collected.append(message)
+        if isinstance(message, CellStarted):
+          running[message.checkpoint, message.cell] = message.where, time.monotonic()
+        else:
+          running.pop((message.checkpoint, message.cell), None)
+          collected.append(message)
+      _check_cells_finish(running, plan.cell_timeout_s)
       display.show(_progress_line(len(collected), plan.num_tasks, started, len(cpus)))
   finally:
     _stop(workers)
@@ -341,6 +359,13 @@ def _check_workers(workers, missing: int, results) -> None:
                       f'{dead[0].exitcode}')
   if all(w.exitcode == 0 for w in workers) and results.empty():
     raise SweepFailed(f'the worker processes ended with {missing} cells not evaluated')
+
+
+def _check_cells_finish(running, timeout_s: float) -> None:
+  for where, started in running.values():
+    if time.monotonic() - started > timeout_s:
+      raise SweepFailed(f'{where}: not evaluated within {timeout_s:g} s (--cell_timeout_s); '
+                        'its env or policy may be stuck, or its episodes need a longer timeout')
 
 
 def _stop(workers) -> None:

@@ -51,6 +51,8 @@ flags.DEFINE_integer('jobs', None, 'With --sweep: processes, each on its own CPU
                      'the CPUs this process may use.')
 flags.DEFINE_bool('video', False, "With --sweep: also record each cell's first episode as an MP4 "
                   '(without --sweep run.py always records).')
+flags.DEFINE_float('cell_timeout_s', 600, 'With --sweep: a cell whose episodes take longer '
+                   'stops the sweep with an error (a stuck env or policy).')
 flags.DEFINE_integer('curriculum_iter', None,
                      'Apply the curriculum values due at this iteration instead of the '
                      "checkpoint's own.")
@@ -64,7 +66,7 @@ def main(_):
         params=FLAGS.params, config=FLAGS.config, exp_dir=FLAGS.exp_dir, sweeps=FLAGS.sweep,
         checkpoints=FLAGS.checkpoint, num_episodes=FLAGS.num_episodes, seed=FLAGS.seed,
         jobs=FLAGS.jobs, curriculum_iter=FLAGS.curriculum_iter, video=FLAGS.video,
-        video_fps=FLAGS.fps))
+        video_fps=FLAGS.fps, cell_timeout_s=FLAGS.cell_timeout_s))
   experiment = ExperimentDir(FLAGS.exp_dir)
   # A sweep task's run: its TrainParams as its programs built them.
   params = load_train_params(FLAGS.params, FLAGS.config, experiment.read_params_overrides())

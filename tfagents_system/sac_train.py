@@ -53,9 +53,9 @@ def trace_before_data(sac_learner: learner.Learner, replay: TrainerReplay,
   """Traces the loop of SGD steps on `replay` and the cutting of fed episodes into it now, while
   the workers collect their initial episodes, instead of at the first SGD step (seconds on one
   CPU; the Learner's own trace at its construction is of another function)."""
-  items = episode_items.item_signature(replay.data_spec, episode_items.item_steps(episode_length))
-  replay.add_episodes.get_concrete_function(tf.nest.map_structure(
-      lambda spec: tf.TensorSpec([None] + spec.shape.as_list(), spec.dtype), items))
+  item = episode_items.item_signature(replay.data_spec, episode_items.item_steps(episode_length))
+  replay.add_episodes.get_concrete_function(
+      tf.TensorSpec([None] + item.shape.as_list(), item.dtype))
   with sac_learner.strategy.scope(), common.soft_device_placement():
     sac_learner._train.get_concrete_function(  # pylint: disable=protected-access
         tf.TensorSpec([], tf.int32), replay, LEARNER_PARALLEL_ITERATIONS)
@@ -167,8 +167,9 @@ def main(_):
       break
     start = time.monotonic()
     clock.lap(iteration_timing.BOOKKEEPING)
-    sync.publish(iteration)
-    clock.lap(iteration_timing.PUBLISH)
+    if sync.published_iteration != iteration:  # not already, at the end of the one before
+      sync.publish(iteration)
+      clock.lap(iteration_timing.PUBLISH)
     if iteration == first_iteration:
       # One step alone first: the run's start-up time ends with it (status.json).
       loss_info = train_steps(int(train_step.numpy()) + 1, iteration)
@@ -186,6 +187,10 @@ def main(_):
     clock.lap(iteration_timing.SGD)
     summary = sync.gather(iteration, stop_requested)
     clock.lap(iteration_timing.BARRIER_WAIT)
+    if iteration + 1 < params.num_iter and not stop_requested.is_set():
+      # The workers collect the next iteration while this one is recorded and checkpointed.
+      sync.publish(iteration + 1)
+      clock.lap(iteration_timing.PUBLISH)
     with stopping_if_writing_fails('writing the summaries and status.json'):
       progress.record_iteration(iteration, summary, int(train_step.numpy()),
                                 time.monotonic() - start, steps_per_iter, losses,

@@ -51,7 +51,7 @@ class TrainerReplay:
   @tf.function(reduce_retracing=True)
   def add_episodes(self, items) -> None:
     """Appends every window of a batch of episode items (episode_items.py)."""
-    self.add(episode_items.windows(items, self._sequence_length))
+    self.add(episode_items.windows(self.data_spec, items, self._sequence_length))
 
   def sample(self):
     indices = tf.random.uniform([self._batch_size], maxval=self._size, dtype=tf.int64)

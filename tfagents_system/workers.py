@@ -41,6 +41,7 @@ class CollectWorker:
 
     _, action_spec, time_step_spec = spec_utils.get_tensor_specs(self.collect_env)
     agent, self.train_step = program_setup.create_agent(params, time_step_spec, action_spec)
+    self._data_spec = agent.collect_data_spec
     self.synced_variables = iteration_sync.synced_variables(
         agent.collect_policy.variables(), self.train_step)
 
@@ -67,7 +68,8 @@ class CollectWorker:
     """(Re)connects the collect actors to the replay server's experience tables."""
     self._observer = episode_items.EpisodeWriter(
         self._connection.client, [iteration_sync.EXPERIENCE_TABLE, iteration_sync.FEED_TABLE],
-        episode_items.item_steps(self.params.episode_length), self.params.train_sequence_length)
+        self._data_spec, episode_items.item_steps(self.params.episode_length),
+        self.params.train_sequence_length)
     self._init_actor = self._actor(self.collect_env, self._init_policy,
                                    max(1, self._init_episodes), [self._observer])
     self._collect_actor = self._actor(self.collect_env, self._collect_policy,
