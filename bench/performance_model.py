@@ -148,12 +148,14 @@ def bare_rates_alone_and_together(quick: bool) -> Dict[str, float]:
 
 
 def measured_run(workers: int, num_iter: int) -> Dict[str, float]:
-  """Means over a run of the default example after its warm-up iterations: its iteration and
-  trainer phases (ms), and the median aggregate collect env steps/s."""
+  """Medians over a run of the default example after its warm-up iterations: its iteration and
+  trainer phases (ms), and the aggregate collect env steps/s. Medians: the model has no
+  checkpoints, and the iterations that write one (the first also exports the policy
+  SavedModels, seconds) would set the mean of a run this short."""
   with common.SystemRun('performance_model', workers=workers, num_iter=num_iter) as run:
     run.wait_until_done()
     summaries = run.train_summaries()
-  measured = {name: 1000 * float(np.mean(common.after_warmup(summaries[tag]))) for name, tag in (
+  measured = {name: 1000 * float(np.median(common.after_warmup(summaries[tag]))) for name, tag in (
       ('iteration', iteration_timing.ITERATION_SECONDS),
       ('sgd', iteration_timing.SGD_SECONDS),
       ('bookkeeping', iteration_timing.BOOKKEEPING_SECONDS),
@@ -211,7 +213,7 @@ def main():
   common.write_result(
       args.out, 'performance_model_check',
       f'Model against the default example on this machine ({len(here)} CPUs)',
-      ['workers N', 'predicted iteration ms', 'measured ms (mean)', 'measured ÷ predicted',
+      ['workers N', 'predicted iteration ms', 'measured ms (median)', 'measured ÷ predicted',
        'predicted bottleneck', 'trainer work, predicted ms', 'trainer SGD phase, measured ms',
        'trainer bookkeeping, measured ms', 'trainer barrier wait, measured ms',
        'aggregate collect env steps/s (median)', 'scaling: ÷ (N × N=1)'],

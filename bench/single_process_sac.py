@@ -6,6 +6,11 @@ An iteration, as in the system: N_WORKERS × n_train_episodes_per_iter collect e
 num_steps_per_iter SGD steps, and on eval iterations n_eval_episodes greedy episodes. Prints
 one JSON line per evaluation; stops at --target_return or after num_iter iterations.
 
+--system_order runs an iteration in the order the system's programs do, one after the other:
+collect with the policy of the iteration before and evaluate it, SGD on the experience of the
+iterations before, and only then the new experience goes into the replay (the system's workers
+collect while the trainer trains, so neither sees the other's work of that iteration).
+
   python -m bench.single_process_sac [--params P] --config C --seed S --workers N --target_return R
       --root_dir D
 """
@@ -49,6 +54,7 @@ def main():
                       help='collect episodes per iteration are those of this many workers')
   parser.add_argument('--target_return', type=float, default=float('inf'))
   parser.add_argument('--root_dir', required=True, help="the Learner's dir")
+  parser.add_argument('--system_order', action='store_true')
   args = parser.parse_args()
   params = params_loading.load_train_params(args.params, args.config)
 
@@ -67,9 +73,11 @@ def main():
       collect_env, random_py_policy.RandomPyPolicy(collect_env.time_step_spec(),
                                                    collect_env.action_spec()),
       train_step, params.n_buffer_init_episodes, [observer])
+  held_back = []  # --system_order: the iteration's trajectories, written after its SGD
   collect_actor = episodes_actor(
       collect_env, py_tf_eager_policy.PyTFEagerPolicy(agent.collect_policy, use_tf_function=True),
-      train_step, args.workers * params.n_train_episodes_per_iter, [observer])
+      train_step, args.workers * params.n_train_episodes_per_iter,
+      [held_back.append if args.system_order else observer])
   eval_actor = episodes_actor(
       eval_env, py_tf_eager_policy.PyTFEagerPolicy(greedy_policy.GreedyPolicy(agent.policy),
                                                    use_tf_function=True),
@@ -89,19 +97,30 @@ def main():
   observer.flush()
   collect_actor.reset()  # its first time step went stale while the init actor ran
   env_steps = init_actor.metrics[1].result()
+  def evaluate(iteration):
+    """Whether the target is reached, by the policy as it is now."""
+    eval_actor.run()
+    eval_return = float(eval_actor.metrics[2].result())
+    print(json.dumps({'time': time.time(), 'iteration': iteration,
+                      'env_steps': int(env_steps + collect_actor.metrics[1].result()),
+                      'eval_return': eval_return}), flush=True)
+    return eval_return >= args.target_return
+
   for iteration in range(params.num_iter):
     apply_curriculum(iteration)
     collect_actor.run()
     observer.flush()
+    evaluating = iteration_sync.is_eval_iteration(iteration, params.eval_period_itrs,
+                                                  params.num_iter)
+    if args.system_order and evaluating and evaluate(iteration):
+      break
     sac_learner.run(iterations=params.num_steps_per_iter, iterator=iterator)
-    if iteration_sync.is_eval_iteration(iteration, params.eval_period_itrs, params.num_iter):
-      eval_actor.run()
-      eval_return = float(eval_actor.metrics[2].result())
-      print(json.dumps({'time': time.time(), 'iteration': iteration,
-                        'env_steps': int(env_steps + collect_actor.metrics[1].result()),
-                        'eval_return': eval_return}), flush=True)
-      if eval_return >= args.target_return:
-        break
+    for trajectory in held_back:
+      observer(trajectory)
+    held_back.clear()
+    observer.flush()
+    if not args.system_order and evaluating and evaluate(iteration):
+      break
   replay.stop()
 
 

@@ -17,6 +17,8 @@ from bench import common
 
 TARGET_RETURN = -20.0
 EVAL_PERIOD_ITRS = 2
+# The single process run in the order of the system's iteration (single_process_sac.py).
+SYSTEM_ORDER = 'single process, system order'
 
 
 def system_run(workers: int, seed: int, target_return: float = TARGET_RETURN, **run_options):
@@ -41,7 +43,7 @@ def system_run(workers: int, seed: int, target_return: float = TARGET_RETURN, **
 
 def single_process_run(workers: int, seed: int, config_path: str,
                        params_file: str = common.BENCH_PARAMS,
-                       target_return: float = TARGET_RETURN):
+                       target_return: float = TARGET_RETURN, system_order: bool = False):
   """The same as system_run's, of bench/single_process_sac.py."""
   root_dir = tempfile.mkdtemp(prefix='bench_single_process_sac_')
   start = time.time()
@@ -49,7 +51,8 @@ def single_process_run(workers: int, seed: int, config_path: str,
     results = common.run_pinned_child(
         'bench.single_process_sac', ['--params', params_file, '--config', config_path,
                                      '--seed', str(seed), '--workers', str(workers),
-                                     '--root_dir', root_dir, '--target_return', str(target_return)],
+                                     '--root_dir', root_dir, '--target_return', str(target_return)]
+        + (['--system_order'] if system_order else []),
         stop_when=lambda result: result['eval_return'] >= target_return)
   finally:
     shutil.rmtree(root_dir, ignore_errors=True)
@@ -73,10 +76,12 @@ def main():
   seeds = [0] if args.quick else [0, 1, 2]
   workers = int(common.default_variables()['SAC_NUM_COLLECT_WORKERS'])
   config_path = common.write_config(params={'eval_period_itrs': EVAL_PERIOD_ITRS})
-  curves = {'system': [], 'single process': []}
+  curves = {'system': [], 'single process': [], SYSTEM_ORDER: []}
   for seed in seeds:
     curves['system'].append(system_run(workers, seed))
     curves['single process'].append(single_process_run(workers, seed, config_path))
+    curves[SYSTEM_ORDER].append(
+        single_process_run(workers, seed, config_path, system_order=True))
   shutil.rmtree(os.path.dirname(config_path))
 
   rows, medians = [], {}
@@ -94,16 +99,18 @@ def main():
                    common.spread([e[0][0] for e in runs]),
                    common.spread([seconds_per_iteration(e) for e in runs], '{:.2f}')])
   notes = ''
-  if len(medians) == 2:
+  if len(medians) == 3:
     speedup = medians['single process'][0] / medians['system'][0]
     steps_ratio = medians['system'][1] / medians['single process'][1]
+    order_ratio = medians[SYSTEM_ORDER][1] / medians['single process'][1]
     notes = (f'Wall-time speed-up of the system (median single process ÷ median system): '
              f'**{speedup:.2f}×** ({"met" if speedup > 1 else "MISSED"}: > 1); env steps to the '
              f'target, system ÷ single process: **{steps_ratio:.2f}** (equal sample efficiency '
-             f'is 1).')
+             f'is 1); the single process in the system\'s order ÷ in its own: '
+             f'**{order_ratio:.2f}**.')
 
   def draw(axes):
-    for (name, runs), color in zip(curves.items(), ('tab:blue', 'tab:orange')):
+    for (name, runs), color in zip(curves.items(), ('tab:blue', 'tab:orange', 'tab:green')):
       for i, evaluations in enumerate(runs):
         seconds, _, returns, _ = zip(*evaluations)
         axes.plot(seconds, returns, '.-', color=color, label=name if i == 0 else None)
