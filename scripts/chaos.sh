@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fault injection: kill -9 random programs of a running experiment at random intervals.
 #
-#   scripts/chaos.sh [--from-launch] logs/<exp> [min_interval_s] [max_interval_s] [programs...]
+#   scripts/chaos.sh [--from-launch] [--max-kills N] logs/<exp> [min_interval_s] [max_interval_s]
+#                    [programs...]
 #
 # Picks one of the experiment's programs (default: all of them) every
 # min..max seconds (default 5..15), kills it with SIGKILL by the PID svstat
@@ -9,18 +10,26 @@
 # A program is killed again only once the run has made progress (the trainer
 # rewrote status.json) since its last kill: more is a crash loop, which the
 # launcher stops the run for. Ends by itself when the run is over (no supervise
-# answers any more).
+# answers any more), or after N kills with --max-kills.
 #
 # --from-launch: start it with run_script.sh; it waits (at most 3 minutes) for
 # the run's programs, and kills the first as soon as one is up, before the run's
 # first checkpoint, rather than after a first interval.
 set -euo pipefail
+usage="usage: scripts/chaos.sh [--from-launch] [--max-kills N] logs/<exp> [min_interval_s] [max_interval_s] [programs...]"
 from_launch=0
-if [ "${1:-}" = --from-launch ]; then
-  from_launch=1
-  shift
-fi
-exp=${1:?usage: scripts/chaos.sh [--from-launch] logs/<exp> [min_interval_s] [max_interval_s] [programs...]}
+max_kills=0  # no limit
+while [[ "${1:-}" == --* ]]; do
+  case "$1" in
+    --from-launch) from_launch=1; shift ;;
+    --max-kills)
+      [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || { echo "error: --max-kills takes a positive number" >&2; exit 2; }
+      max_kills=$2
+      shift 2 ;;
+    *) echo "error: unknown option $1; $usage" >&2; exit 2 ;;
+  esac
+done
+exp=${1:?$usage}
 min=${2:-5}
 max=${3:-15}
 shift $(( $# < 3 ? $# : 3 ))
@@ -66,6 +75,7 @@ run_is_over() {
 }
 
 declare -A killed_at  # program: the progress mark when it was last killed
+kills=0
 first=$from_launch
 while true; do
   if [ "$first" = 1 ]; then first=0; else sleep $(( min + RANDOM % (max - min + 1) )); fi
@@ -81,7 +91,14 @@ while true; do
   victim=${eligible[RANDOM % ${#eligible[@]}]}
   pid=$(up_pid "$victim") || run_is_over
   if [ -n "$pid" ]; then
-    kill -9 "$pid" 2>/dev/null && echo "chaos: $(date +%T) killed $victim (pid $pid)"
+    if kill -9 "$pid" 2>/dev/null; then
+      echo "chaos: $(date +%T) killed $victim (pid $pid)"
+      kills=$(( kills + 1 ))
+    fi
     killed_at[$victim]=$mark
+    if (( max_kills > 0 && kills >= max_kills )); then
+      echo "chaos: $kills kills done"
+      exit 0
+    fi
   fi
 done

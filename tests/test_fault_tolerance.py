@@ -45,9 +45,11 @@ def assert_train_step_never_went_back_more_than_a_checkpoint_period(run):
 def test_chaos_from_the_launch_on_kills_random_programs_and_the_run_completes(tmp_path):
   run = TrainingRun(tmp_path, dict(FAST, num_iter=16))
   # Started beside run_script.sh, as a user would: the first kill comes as soon as a program
-  # is up, before the first checkpoint, the others one per step of progress.
+  # is up, before the first checkpoint, the others one per step of progress; 4 at most, each
+  # restart costing seconds (an unbounded series once took this test past 3 minutes).
   chaos = subprocess.Popen([os.path.join(REPO, 'scripts', 'chaos.sh'), '--from-launch',
-                            run.exp_dir, '8', '12'], stdout=subprocess.PIPE, text=True)
+                            '--max-kills', '4', run.exp_dir, '8', '12'], stdout=subprocess.PIPE,
+                           text=True)
   run.start()
   try:
     assert run.wait() == 0, run.output
