@@ -44,7 +44,7 @@ def loss_values(loss_info) -> dict:
   return values
 
 
-# Learner.run's default, which the traced call must match to be reused.
+# Of every Learner.run: trace_before_data's trace is reused only for the same value.
 LEARNER_PARALLEL_ITERATIONS = 10
 
 
@@ -131,7 +131,8 @@ def main(_):
   def train_steps(target_step, iteration):
     """SGD steps up to `target_step`; returns the last loss, or None when a stop came first."""
     def run_steps(experience, steps):
-      return sac_learner.run(iterations=steps, iterator=experience)
+      return sac_learner.run(iterations=steps, iterator=experience,
+                             parallel_iterations=LEARNER_PARALLEL_ITERATIONS)
     try:
       return sync.train(run_steps, target_step - int(train_step.numpy()), iteration,
                         stop_requested)
@@ -190,7 +191,7 @@ def main(_):
     if iteration + 1 < params.num_iter and not stop_requested.is_set():
       # The workers collect the next iteration while this one is recorded and checkpointed.
       sync.publish(iteration + 1)
-      clock.lap(iteration_timing.PUBLISH)
+    clock.lap(iteration_timing.PUBLISH)  # (none after the last iteration)
     with stopping_if_writing_fails('writing the summaries and status.json'):
       progress.record_iteration(iteration, summary, int(train_step.numpy()),
                                 time.monotonic() - start, steps_per_iter, losses,
