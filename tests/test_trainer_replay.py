@@ -134,3 +134,37 @@ def test_an_item_gives_back_every_field_bit_for_bit():
     assert values.dtype == getattr(spec, name).dtype.as_numpy_dtype
     np.testing.assert_array_equal(values[:3], np.stack([getattr(s, name) for s in episode]))
     assert not values[3:].any()  # the padding
+
+
+def test_the_trainer_traces_its_sgd_loop_and_feed_before_any_data_once_for_all(tmp_path):
+  """What trace_before_data traces is what the first SGD steps and feeds run (start-up time),
+  for feeds of any number of episodes."""
+  # pylint: disable=g-import-not-at-top
+  from tf_agents.train import learner
+
+  from tfagents_system import params_loading
+  from tfagents_system import program_setup
+  from tfagents_system import sac_train
+  params = params_loading.load_train_params('tfagents_system/point_mass_params.py',
+                                            'config/point_mass.json')
+  agent, train_step = program_setup.create_agent(params, *program_setup.environment_specs(params))
+  sac_learner = learner.Learner(str(tmp_path), train_step, agent, direct_sampling=True,
+                                checkpoint_interval=-1, summary_interval=0)
+  replay = TrainerReplay(agent.collect_data_spec, params.train_sequence_length,
+                         params.replay_capacity, params.train_batch_size)
+  sac_train.trace_before_data(sac_learner, replay, params.episode_length)
+  traced = (sac_learner._train.experimental_get_tracing_count(),  # pylint: disable=protected-access
+            replay.add_episodes.experimental_get_tracing_count())
+
+  steps = episode_items.item_steps(params.episode_length)
+  episode = [tf.nest.map_structure(lambda spec: np.full(spec.shape, 0.5, spec.dtype.as_numpy_dtype),
+                                   agent.collect_data_spec)] * steps
+  for episodes in (3, 5):
+    replay.add_episodes(np.stack([episode_items.pack(agent.collect_data_spec, episode, steps)]
+                                 * episodes))
+  assert replay.size == 8 * (steps - params.train_sequence_length + 1)
+  sac_learner.run(iterations=2, iterator=replay,
+                  parallel_iterations=sac_train.LEARNER_PARALLEL_ITERATIONS)
+  assert int(train_step.numpy()) == 2
+  assert (sac_learner._train.experimental_get_tracing_count(),  # pylint: disable=protected-access
+          replay.add_episodes.experimental_get_tracing_count()) == traced == (1, 1)
