@@ -12,7 +12,8 @@ program it starts on `--server_cpus`; prints them as one JSON object:
   server_episode        the replay server's CPU time per episode: taking it into both tables
                         and handing it to the trainer's feed reader
   feed_episode          the trainer reading one episode from the feed into its replay
-  feed_call             the trainer's fixed cost of a feed read, whatever it holds
+  feed_call             the trainer's fixed cost of a feed read (TrainerSync.feed), whatever
+                        it holds: a read of one episode less feed_episode
   sgd_step              SacAgent.train as the trainer's Learner runs it (bench/bare_loops.py)
   policy_publish        the trainer pushing the policy variables (ReverbVariableContainer.push)
   policy_pull           a worker pulling them (ReverbVariableContainer.update)
@@ -38,6 +39,7 @@ from bench import common
 from tfagents_system import episode_items
 from tfagents_system import iteration_sync
 from tfagents_system import params_loading
+from tfagents_system.replay_connection import ReplayConnection
 from tfagents_system.trainer_replay import TrainerReplay
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
@@ -72,7 +74,8 @@ def env_and_policy_costs(params, agent, steps: int) -> dict:
   return costs
 
 
-def replay_costs(params, agent, server: common.ReplayServerProgram, episodes: int) -> dict:
+def replay_costs(params, agent, train_step, server: common.ReplayServerProgram,
+                 episodes: int) -> dict:
   """What an episode costs the worker that writes it, the server and the trainer that reads it."""
   writer = episode_items.EpisodeWriter(
       server.client, [iteration_sync.EXPERIENCE_TABLE, iteration_sync.FEED_TABLE],
@@ -81,6 +84,10 @@ def replay_costs(params, agent, server: common.ReplayServerProgram, episodes: in
   steps = common.random_episode(agent.collect_data_spec, params.episode_length)
   replay = TrainerReplay(agent.collect_data_spec, params.train_sequence_length,
                          params.replay_capacity, params.train_batch_size)
+  sync = iteration_sync.TrainerSync(
+      ReplayConnection(server.address, params.replay_reconnect_timeout_s),
+      iteration_sync.synced_variables(agent.collect_policy.variables(), train_step),
+      1, [], replay, params.train_batch_size, params.worker_report_timeout_s)
 
   def write(count):
     for _ in range(count):
@@ -88,26 +95,28 @@ def replay_costs(params, agent, server: common.ReplayServerProgram, episodes: in
         writer(step)
     writer.flush()
 
-  def read_feed():
-    count = server.client.server_info()[iteration_sync.FEED_TABLE].current_size
-    if count:
-      for batch in iteration_sync.read_batches(server.address, iteration_sync.FEED_TABLE, count):
-        replay.add_episodes(batch.data)
-
   write(iteration_sync.FEED_BATCH)  # warms up the writer and traces the replay's functions
-  read_feed()
+  sync.feed()
   server_before = server.cpu_seconds()
   start = time.perf_counter()
   write(episodes)
   episode_write = 1000 * (time.perf_counter() - start) / episodes
   start = time.perf_counter()
-  read_feed()
+  sync.feed()
   feed_seconds = time.perf_counter() - start
   server_episode = 1000 * (server.cpu_seconds() - server_before) / episodes
-  feed_call = per_call_ms(read_feed, 20, warmup=0)  # an empty feed: the fixed part
+  one_episode_reads = []
+  for _ in range(20):
+    write(1)
+    start = time.perf_counter()
+    sync.feed()
+    one_episode_reads.append(1000 * (time.perf_counter() - start))
   writer.close()
+  # Solve feed = feed_call + n * feed_episode for the reads of one and of `episodes` episodes.
+  one_episode = float(np.median(one_episode_reads))
+  feed_episode = max(0.0, (1000 * feed_seconds - one_episode) / (episodes - 1))  # ~0: noise
   return {'episode_write': episode_write, 'server_episode': server_episode,
-          'feed_episode': (1000 * feed_seconds - feed_call) / episodes, 'feed_call': feed_call}
+          'feed_episode': feed_episode, 'feed_call': one_episode - feed_episode}
 
 
 def policy_sync_costs(agent, train_step, address: str, calls: int) -> dict:
@@ -138,7 +147,7 @@ def main():
   steps = 300 if args.quick else 1000
   costs = env_and_policy_costs(params, agent, steps)
   with common.ReplayServerProgram(args.params, args.config, args.server_cpus) as server:
-    costs.update(replay_costs(params, agent, server, 64 if args.quick else 256))
+    costs.update(replay_costs(params, agent, train_step, server, 64 if args.quick else 256))
     costs.update(policy_sync_costs(agent, train_step, server.address, 20 if args.quick else 50))
   costs['sgd_step'] = 1000 / bare_loops.sgd_steps_per_sec(params, 100 if args.quick else 300)
   print(json.dumps(costs), flush=True)
