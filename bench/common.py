@@ -28,12 +28,18 @@ STOP_TIMEOUT_S = 200  # the trainer may take its iteration and a checkpoint to s
 WARMUP_ITERATIONS = 3
 
 
-def parse_args(description: str) -> argparse.Namespace:
-  parser = argparse.ArgumentParser(description=description)
+def argument_parser(description: str) -> argparse.ArgumentParser:
+  """The options every benchmark takes."""
+  parser = argparse.ArgumentParser(description=description,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--quick', action='store_true', help='fewer iterations and seeds')
   parser.add_argument('--out', default=os.path.join(REPO, 'docs', 'benchmarks'),
                       help='dir for the markdown and PNG results')
-  return parser.parse_args()
+  return parser
+
+
+def parse_args(description: str) -> argparse.Namespace:
+  return argument_parser(description).parse_args()
 
 
 def machine_description() -> str:

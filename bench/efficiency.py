@@ -16,34 +16,30 @@ program collecting; medians over the iterations after the warm-up.
 import numpy as np
 
 from bench import common
+from bench import shared_runs
+from tfagents_system import experiment_dir
 from tfagents_system import iteration_timing
 
 NUM_WORKERS = 1
 MINITAUR_EPISODE_STEPS = 200
 
 
-def main():
-  args = common.parse_args(__doc__)
-  num_iter = 10 if args.quick else 30
-  worker_cpus = common.planned_cpus('sac_collect_0', NUM_WORKERS)
-  trainer_cpus = common.planned_cpus('sac_train', NUM_WORKERS)
-  bare_collect = common.run_pinned_child(
-      'bench.bare_loops', ['collect', '--episodes', '10' if args.quick else '40'], worker_cpus)
-  bare_sgd = common.run_pinned_child(
-      'bench.bare_loops', ['sgd', '--steps', '300' if args.quick else '1000'], trainer_cpus)
-  with common.SystemRun('efficiency', workers=NUM_WORKERS, num_iter=num_iter) as run:
-    run.wait_until_done()
-    summaries = run.train_summaries()
+def main(args):
+  worker_cpus = shared_runs.cpus_of([experiment_dir.collect_program(0)], NUM_WORKERS)
+  trainer_cpus = shared_runs.cpus_of([experiment_dir.TRAIN_PROGRAM], NUM_WORKERS)
+  bare_collect = shared_runs.bare_rate('collect', worker_cpus, args.quick)
+  bare_sgd = shared_runs.bare_rate('sgd', trainer_cpus, args.quick)
+  summaries = shared_runs.default_example_run(NUM_WORKERS, args.quick).summaries
 
   write_efficiency(args.out, 'collector_efficiency', 'Collector efficiency', 'env steps/s',
-                   ('bare loop: env + collect policy', bare_collect[0]['env_steps_per_sec']),
+                   ('bare loop: env + collect policy', bare_collect),
                    ('worker in the system', summaries[
                        iteration_timing.WORKER_COLLECT_ENV_STEPS_PER_SEC]), worker_cpus, 0.8)
   write_efficiency(args.out, 'minitaur_collector_efficiency',
                    'Collector efficiency, Minitaur', 'env steps/s',
                    *minitaur_collect_rates(args.quick, worker_cpus), worker_cpus, 0.95)
   write_efficiency(args.out, 'trainer_efficiency', 'Trainer efficiency', 'SGD steps/s',
-                   ('bare SacAgent.train on in-memory batches', bare_sgd[0]['sgd_steps_per_sec']),
+                   ('bare SacAgent.train on in-memory batches', bare_sgd),
                    ('trainer in the system, sampling its replay',
                     summaries[iteration_timing.SGD_PHASE_STEPS_PER_SEC]), trainer_cpus, 0.8)
 
@@ -74,10 +70,10 @@ def write_efficiency(out_dir, name, title, unit, bare, in_system, cpus, target):
   ratio = float(np.median(system_rates)) / bare_rate
   common.write_result(
       out_dir, name, f'{title} ({unit})', ['measurement', 'CPUs', unit, 'ratio', 'target'],
-      [[bare_label, cpus, f'{bare_rate:.0f}', '', ''],
-       [f'{system_label} (median [min, max] of {len(system_rates)} iterations)', cpus,
+      [[bare_label, list(cpus), f'{bare_rate:.0f}', '', ''],
+       [f'{system_label} (median [min, max] of {len(system_rates)} iterations)', list(cpus),
         common.spread(system_rates, '{:.0f}'), f'{ratio:.2f}', common.verdict(ratio, target)]],
       common.draw_ratios([f'{system_label} ÷ bare'], [ratio], target, 'ratio'))
 
 if __name__ == '__main__':
-  main()
+  main(common.parse_args(__doc__))

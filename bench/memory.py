@@ -1,10 +1,11 @@
 """Benchmark 9: memory.
 
-  peak RSS of each program (the kernel's high-water mark, VmHWM) at the end of a run of the
-      default example (N=2)                                                     -> reported
+  peak RSS of each program (the kernel's high-water mark, VmHWM) as the last iteration of a
+      run of the default example (N=2) runs                                     -> reported
   replay bytes per transition = the replay server program's RSS growth while it takes in
-      episodes as workers write them (both experience tables, the feed then drained as the
-      trainer drains it) ÷ the transitions stored ÷ one transition's raw bytes, for the
+      episodes as workers write them (both experience tables, the feed emptied every
+      FEED_READ_EPISODES as the trainer empties it every iteration) ÷ the transitions stored
+      ÷ one transition's raw bytes, for the
       point-mass and the Minitaur examples' specs                              -> target ≤ 2
 
 The episodes are the examples' specs filled with random values (what compresses least).
@@ -12,29 +13,15 @@ The episodes are the examples' specs filled with random values (what compresses 
 import time
 
 from bench import common
+from bench import shared_runs
 
-NUM_ITER = {True: 5, False: 20}
 # Enough episodes that the stored data is tens of MiB, far above the RSS's noise.
 EPISODES = {'point-mass': {True: 2000, False: 10000}, 'Minitaur': {True: 100, False: 600}}
+# The trainer empties the feed every iteration (the default example's brings 2 episodes); read
+# in rounds of this many, the feed's share of the server's memory is as small as in a run.
+FEED_READ_EPISODES = 50
 EXAMPLES = {'point-mass': (common.BENCH_PARAMS, common.DEFAULT_CONFIG),
             'Minitaur': (common.MINITAUR_PARAMS, common.MINITAUR_CONFIG)}
-
-
-def status_kib(pid: int, field: str) -> int:
-  with open(f'/proc/{pid}/status') as f:
-    for line in f:
-      if line.startswith(field + ':'):
-        return int(line.split()[1])
-  raise KeyError(field)
-
-
-def peak_rss_of_programs(num_iter: int):
-  """[(program, peak RSS in MiB)] of a run of the default example, read as it finishes."""
-  with common.SystemRun('memory', workers=2, num_iter=num_iter) as run:
-    run.wait_for(lambda status: status.get('iteration', 0) >= num_iter - 1)
-    programs = ['sac_replay_buffer', 'sac_train', 'sac_collect_0', 'sac_collect_1']
-    return [(program, status_kib(run.program_pid(program), 'VmHWM') / 1024)
-            for program in programs]
 
 
 def replay_bytes_per_transition(params_file: str, config_file: str, episodes: int):
@@ -58,29 +45,30 @@ def replay_bytes_per_transition(params_file: str, config_file: str, episodes: in
   with common.ReplayServerProgram(params_file, config) as server:
     client = server.client
     time.sleep(1)
-    before = status_kib(server.process.pid, 'VmRSS')
+    before = shared_runs.status_kib(server.process.pid, 'VmRSS')
     writer = episode_items.EpisodeWriter(
         client, [iteration_sync.EXPERIENCE_TABLE, iteration_sync.FEED_TABLE], spec,
         episode_items.item_steps(params.episode_length), params.train_sequence_length)
     steps = common.random_episode(spec, params.episode_length)
-    for _ in range(episodes):
-      for step in steps:
-        writer(step)
-    writer.flush()
+    for written in range(0, episodes, FEED_READ_EPISODES):
+      for _ in range(min(FEED_READ_EPISODES, episodes - written)):
+        for step in steps:
+          writer(step)
+      writer.flush()
+      feed = client.server_info()[iteration_sync.FEED_TABLE].current_size
+      for _ in iteration_sync.read_batches(server.address, iteration_sync.FEED_TABLE, feed):
+        pass
     writer.close()
-    feed = client.server_info()[iteration_sync.FEED_TABLE].current_size
-    for _ in iteration_sync.read_batches(server.address, iteration_sync.FEED_TABLE, feed):
-      pass
     time.sleep(1)
-    grown = (status_kib(server.process.pid, 'VmRSS') - before) * 1024
+    grown = (shared_runs.status_kib(server.process.pid, 'VmRSS') - before) * 1024
     stored = client.server_info()[iteration_sync.EXPERIENCE_TABLE].current_size
     transitions = stored * params.episode_length
     return grown / transitions, raw_bytes, transitions
 
 
-def main():
-  args = common.parse_args(__doc__)
-  programs = peak_rss_of_programs(NUM_ITER[args.quick])
+def main(args):
+  workers = int(common.default_variables()['SAC_NUM_COLLECT_WORKERS'])
+  programs = list(shared_runs.default_example_run(workers, args.quick).peak_rss_mib.items())
   rows = [[f'peak RSS of {program} (VmHWM)', f'{mib:.0f} MiB', '', '']
           for program, mib in programs]
   for example, (params_file, config_file) in EXAMPLES.items():
@@ -103,4 +91,4 @@ def draw_peaks(programs):
 
 
 if __name__ == '__main__':
-  main()
+  main(common.parse_args(__doc__))

@@ -22,8 +22,7 @@ NUM_ITER = {True: 3, False: 16}
 NO_TARGET = float('inf')  # the whole budget
 
 
-def main():
-  args = common.parse_args(__doc__)
+def main(args):
   num_iter = NUM_ITER[args.quick]
   changes = dict(episode_length=EPISODE_STEPS, num_iter=num_iter, params=dict(
       num_steps_per_iter=SGD_STEPS_PER_ITER, n_episodes_in_buffer=200,
@@ -59,4 +58,4 @@ def main():
 
 
 if __name__ == '__main__':
-  main()
+  main(common.parse_args(__doc__))

@@ -31,6 +31,7 @@ from typing import Dict, Sequence
 import numpy as np
 
 from bench import common
+from bench import shared_runs
 from tfagents_system import cpu_plan
 from tfagents_system import experiment_dir
 from tfagents_system import iteration_timing
@@ -127,16 +128,14 @@ def bare_rates_alone_and_together(quick: bool) -> Dict[str, float]:
   each alone, then all at once: whether a CPU's neighbours slow it (vCPUs that share a
   physical core, caches, memory bandwidth) though every program has a CPU of its own."""
   available = sorted(os.sched_getaffinity(0))
-  trainer_cpu, others = available[-1:], available[:-1]
+  trainer_cpu, others = tuple(available[-1:]), available[:-1]
+  rates = {'sgd_alone': shared_runs.bare_rate('sgd', trainer_cpu, quick)}
+  if not others:
+    return rates
+  rates['collect_alone'] = shared_runs.bare_rate('collect', tuple(others[:1]), quick)
   sgd_args = ['sgd', '--steps', '600' if quick else '2000']
   # Long enough to cover the SGD loop's start-up and measurement when started together.
   collect_args = ['collect', '--episodes', '150' if quick else '400']
-  rates = {'sgd_alone': common.run_pinned_child('bench.bare_loops', sgd_args, trainer_cpu)[0][
-      'sgd_steps_per_sec']}
-  if not others:
-    return rates
-  rates['collect_alone'] = common.run_pinned_child(
-      'bench.bare_loops', collect_args, others[:1])[0]['env_steps_per_sec']
   with concurrent.futures.ThreadPoolExecutor(len(available)) as pool:
     collects = [pool.submit(common.run_pinned_child, 'bench.bare_loops', collect_args, [cpu])
                 for cpu in others]
@@ -147,14 +146,12 @@ def bare_rates_alone_and_together(quick: bool) -> Dict[str, float]:
   return rates
 
 
-def measured_run(workers: int, num_iter: int) -> Dict[str, float]:
+def measured_run(workers: int, quick: bool) -> Dict[str, float]:
   """Medians over a run of the default example after its warm-up iterations: its iteration and
   trainer phases (ms), and the aggregate collect env steps/s. Medians: the model has no
   checkpoints, and the iterations that write one (the first also exports the policy
   SavedModels, seconds) would set the mean of a run this short."""
-  with common.SystemRun('performance_model', workers=workers, num_iter=num_iter) as run:
-    run.wait_until_done()
-    summaries = run.train_summaries()
+  summaries = shared_runs.default_example_run(workers, quick).summaries
   measured = {name: 1000 * float(np.median(common.after_warmup(summaries[tag]))) for name, tag in (
       ('iteration', iteration_timing.ITERATION_SECONDS),
       ('sgd', iteration_timing.SGD_SECONDS),
@@ -170,8 +167,7 @@ def load_params(params_file: str, config_file: str):
   return params_loading.load_train_params(params_file, config_file)
 
 
-def main():
-  args = common.parse_args(__doc__)
+def main(args):
   examples = {'point-mass': (common.BENCH_PARAMS, common.DEFAULT_CONFIG),
               'Minitaur': (common.MINITAUR_PARAMS, common.write_config(
                   common.MINITAUR_CONFIG, params=MINITAUR_COST_CONFIG))}
@@ -199,7 +195,7 @@ def main():
   checked = []
   one_worker_rate = None
   for workers in CHECKED_WORKERS:
-    measured = measured_run(workers, 10 if args.quick else 25)
+    measured = measured_run(workers, args.quick)
     one_worker_rate = one_worker_rate or measured['aggregate']
     predicted = predict(costs['point-mass'], works['point-mass'], workers, here)
     trainer_ms = program_work_ms(costs['point-mass'], works['point-mass'], workers,
@@ -270,4 +266,4 @@ def draw_node(rows):
 
 
 if __name__ == '__main__':
-  main()
+  main(common.parse_args(__doc__))

@@ -13,6 +13,8 @@ bare collect rate on the workers' CPUs (bench/bare_loops.py, pinned as the progr
 import numpy as np
 
 from bench import common
+from bench import shared_runs
+from tfagents_system import experiment_dir
 from tfagents_system import iteration_timing as timing
 from tfagents_system import params_loading
 from tfagents_system import training_progress
@@ -26,22 +28,14 @@ WORKER_PHASES = [('worker: wait for publication', timing.WORKER_PUBLICATION_WAIT
                  ('worker: eval', timing.WORKER_EVAL_SECONDS)]
 
 
-def main():
-  args = common.parse_args(__doc__)
+def main(args):
   workers = int(common.default_variables()['SAC_NUM_COLLECT_WORKERS'])
-  num_iter = 12 if args.quick else 40
-  worker_cpus = sorted(set().union(*(common.planned_cpus(f'sac_collect_{i}', workers)
-                                     for i in range(workers))))
-  trainer_cpus = common.planned_cpus('sac_train', workers)
-  bare_collect = common.run_pinned_child(
-      'bench.bare_loops', ['collect', '--episodes', '10' if args.quick else '40'],
-      worker_cpus[:1])[0]['env_steps_per_sec']
-  bare_sgd = common.run_pinned_child(
-      'bench.bare_loops', ['sgd', '--steps', '300' if args.quick else '1000'],
-      trainer_cpus)[0]['sgd_steps_per_sec']
-  with common.SystemRun('sync', workers=workers, num_iter=num_iter) as run:
-    run.wait_until_done()
-    summaries = run.train_summaries()
+  worker_cpus = shared_runs.cpus_of(
+      [experiment_dir.collect_program(i) for i in range(workers)], workers)
+  trainer_cpus = shared_runs.cpus_of([experiment_dir.TRAIN_PROGRAM], workers)
+  bare_collect = shared_runs.bare_rate('collect', worker_cpus[:1], args.quick)
+  bare_sgd = shared_runs.bare_rate('sgd', trainer_cpus, args.quick)
+  summaries = shared_runs.default_example_run(workers, args.quick).summaries
   values = {tag: common.after_warmup(summaries[tag])
             for _, tag in TRAINER_PHASES + WORKER_PHASES + [
                 ('iteration', timing.ITERATION_SECONDS), ('overhead', timing.SYNC_OVERHEAD_FRACTION)]}
@@ -68,7 +62,7 @@ def main():
   # the mean of a short run; the median is the pace of the others.
   median_ratio = float(np.median(iteration[-len(ideal):]) / np.median(ideal))
   rows.append([f'**iteration ÷ its ideal** (SGD at the bare {bare_sgd:.0f} steps/s on CPUs '
-               f'{trainer_cpus}; env steps at the bare {bare_collect:.0f}/s on CPUs {worker_cpus})',
+               f'{list(trainer_cpus)}; env steps at the bare {bare_collect:.0f}/s on CPUs {list(worker_cpus)})',
                f'{1000 * np.mean(ideal):.1f} ideal',
                f'{ratio:.2f} of the means, {common.verdict(ratio, 1.5, at_least=False)}; '
                f'{median_ratio:.2f} of the medians'])
@@ -92,4 +86,4 @@ def main():
 
 
 if __name__ == '__main__':
-  main()
+  main(common.parse_args(__doc__))

@@ -73,8 +73,7 @@ def seconds_per_iteration(evaluations):
   return (last_s - first_s) / max(1, last_iteration - first_iteration)
 
 
-def main():
-  args = common.parse_args(__doc__)
+def main(args):
   seeds = [0] if args.quick else [0, 1, 2]
   workers = int(common.default_variables()['SAC_NUM_COLLECT_WORKERS'])
   config_path = common.write_config(params={'eval_period_itrs': EVAL_PERIOD_ITRS})
@@ -134,4 +133,4 @@ def main():
 
 
 if __name__ == '__main__':
-  main()
+  main(common.parse_args(__doc__))
