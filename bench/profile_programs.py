@@ -60,24 +60,37 @@ def _executable(pid: int) -> str:
     return ''
 
 
-def profile_trainer_start(workers: int, native: bool, out_dir: str) -> None:
-  """Samples the trainer from the moment supervise starts it to its first SGD step."""
-  path = os.path.join(out_dir, 'sac_train_start')
-  with common.SystemRun('profile', workers=workers, num_iter=1000) as run:
-    pid = None
-    while not pid:
+def program_pid_once_started(run: common.SystemRun, program: str):
+  """The program's PID once supervise has exec'd its Python, else None."""
+  if not os.path.exists(os.path.join(run.exp_dir, 'services', program, 'supervise')):
+    return None
+  pid = run.program_pid(program)
+  return pid if pid and 'python' in _executable(pid) else None  # not the run file any more
+
+
+def profile_start(programs, native: bool, out_dir: str) -> None:
+  """Samples every program from the moment supervise starts it to the trainer's first SGD step,
+  and prints each one's CPU seconds in that time."""
+  recorders, processes = {}, {}
+  with common.SystemRun('profile', workers=len(programs) - 2, num_iter=1000) as run:
+    while 'first_sgd_step_at' not in run.status():
+      for program in programs:
+        if program not in recorders:
+          pid = program_pid_once_started(run, program)
+          if pid:
+            recorders[program] = record(pid, 120, native, os.path.join(out_dir, program))
+            processes[program] = psutil.Process(pid)
       time.sleep(0.02)
-      if os.path.exists(os.path.join(run.exp_dir, 'services', 'sac_train', 'supervise')):
-        pid = run.program_pid('sac_train')
-      if pid and 'python' not in _executable(pid):  # still the run file, not yet exec'd
-        pid = None
-    recorder = record(pid, 120, native, path)
-    status = run.wait_for(lambda status: 'first_sgd_step_at' in status, poll_s=0.1)
-    recorder.send_signal(signal.SIGINT)  # py-spy writes what it has on SIGINT
-    recorder.wait()
-    print(f'first SGD step {status["first_sgd_step_at"] - run.started_at:.1f}s after '
+    cpu = {program: sum(p.cpu_times()[:2]) for program, p in processes.items()}
+    for recorder in recorders.values():
+      recorder.send_signal(signal.SIGINT)  # py-spy writes what it has on SIGINT
+      recorder.wait()
+    print(f'first SGD step {run.status()["first_sgd_step_at"] - run.started_at:.1f}s after '
           'run_script.sh started')
-  print_top_functions('sac_train from its start to its first SGD step', path)
+  for program in programs:
+    print_top_functions(f'{program} from its start to the first SGD step: '
+                        f'{cpu.get(program, 0):.1f} CPU seconds', os.path.join(out_dir, program))
+  print(f'\ncollapsed stacks (for flamegraph.pl or speedscope): {out_dir}')
 
 
 def main():
@@ -88,12 +101,12 @@ def main():
   parser.add_argument('--focus', default='',
                       help="only samples with a frame containing this, e.g. '_run_collect'")
   parser.add_argument('--startup', action='store_true',
-                      help='profile the trainer from its start to its first SGD step instead')
+                      help='profile every program from its start to the first SGD step instead')
   args = parser.parse_args()
   programs = ['sac_replay_buffer', 'sac_train'] + [f'sac_collect_{i}' for i in range(args.workers)]
   out_dir = tempfile.mkdtemp(prefix='bench_profile_')
   if args.startup:
-    profile_trainer_start(args.workers, args.native, out_dir)
+    profile_start(programs, args.native, out_dir)
     return
   with common.SystemRun('profile', workers=args.workers, num_iter=1000) as run:
     run.wait_for(lambda status: status.get('iteration', 0) >= common.WARMUP_ITERATIONS)

@@ -234,3 +234,22 @@ def test_reads_of_the_small_tables_give_up_on_an_empty_table(run):
   published = iteration_sync.read_items(address, iteration_sync.ITERATION_TABLE,
                                         iteration_sync.ITERATION_SIGNATURE, 1)
   assert int(published[0][iteration_sync.ITERATION_KEY]) == 0
+
+
+def test_a_connection_sees_a_server_that_starts_after_it_began_waiting_at_once():
+  """At every start of a run the replay server is the last program up; the others must see it
+  as soon as it listens, not after a gRPC channel's own reconnect backoff (seconds)."""
+  port = free_port()
+  started = []
+
+  def start_server():
+    time.sleep(3)
+    started.append((reverb.Server([reverb.Table.queue('q', 1)], port=port), time.monotonic()))
+
+  threading.Thread(target=start_server).start()
+  ReplayConnection(f'localhost:{port}', reconnect_timeout_s=30)
+  server, listening_at = started[0]
+  try:
+    assert time.monotonic() - listening_at < 0.5
+  finally:
+    server.stop()

@@ -1,14 +1,16 @@
 """The trainer's checkpoints keep the optimizers' state across restarts: a real SAC agent and
 tf-agents Learner built as sac_train builds them."""
+import numpy as np
 import pytest
 import tensorflow as tf
 from tf_agents.specs import tensor_spec
-from tf_agents.train import learner
 
 from tfagents_system import params_loading
 from tfagents_system import program_setup
+from tfagents_system import sac_train
 from tfagents_system.experiment_dir import ExperimentDir
 from tfagents_system.trainer_checkpoints import TrainerCheckpoints
+from tfagents_system.trainer_replay import TrainerReplay
 
 PARAMS = 'tfagents_system/point_mass_params.py'
 CONFIG = 'config/point_mass.json'
@@ -26,9 +28,12 @@ class Trainer:
     time_step_spec, action_spec = program_setup.environment_specs(params)
     self.agent, self.train_step = program_setup.create_agent(params, time_step_spec, action_spec)
     experiment = ExperimentDir(str(root))
-    self.learner = learner.Learner(experiment.root, self.train_step, self.agent,
-                                   direct_sampling=True, checkpoint_interval=-1,
-                                   summary_interval=0)
+    self.learner = sac_train.make_learner(experiment.root, self.train_step, self.agent)
+    # Its pre-trace creates the optimizers' variables, before the checkpoint is restored.
+    sac_train.trace_before_data(
+        self.learner, TrainerReplay(self.agent.collect_data_spec, params.train_sequence_length,
+                                    params.replay_capacity, params.train_batch_size),
+        params.episode_length)
     self.checkpoints = TrainerCheckpoints(experiment, self.agent, self.train_step,
                                           lambda: 'no replay in this test')
     shape = (params.train_batch_size, params.train_sequence_length)
@@ -43,6 +48,9 @@ class Trainer:
   def critic_optimizer_steps(self):
     return int(self.agent._critic_optimizer.iterations.numpy())  # pylint: disable=protected-access
 
+  def critic_optimizer_values(self):
+    return {v.name: v.numpy() for v in self.agent._critic_optimizer.variables()}  # pylint: disable=protected-access
+
 
 def test_a_restarted_trainer_goes_on_with_the_optimizer_state_it_saved(params, tmp_path):
   trainer = Trainer(params, tmp_path)
@@ -50,6 +58,11 @@ def test_a_restarted_trainer_goes_on_with_the_optimizer_state_it_saved(params, t
   trainer.checkpoints.save()
   restarted = Trainer(params, tmp_path)
   assert int(restarted.train_step.numpy()) == 5
+  saved = trainer.critic_optimizer_values()
+  restored = restarted.critic_optimizer_values()
+  assert restored.keys() == saved.keys() and len(saved) > 1  # the step count, Adam's moments
+  for name, value in saved.items():
+    np.testing.assert_array_equal(restored[name], value, err_msg=name)
   restarted.train(1)
   assert restarted.critic_optimizer_steps() == 6  # a fresh optimizer would be at 1
 

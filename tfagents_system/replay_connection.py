@@ -6,6 +6,7 @@ e.g. one raised by the user's environment inside a collect loop, is raised as it
 program crashes with its traceback in its log. Reconnecting gives up after a bound, with an
 error naming the address and how long it tried.
 """
+import socket
 import time
 from typing import Callable, Optional, TypeVar
 
@@ -14,6 +15,7 @@ import reverb
 
 T = TypeVar('T')
 PROBE_TIMEOUT_S = 5
+PORT_POLL_S = 0.05
 
 
 class ReplayServerUnreachable(RuntimeError):
@@ -44,12 +46,18 @@ class ReplayConnection:
     self._reconnect_hooks.append(hook)
 
   def wait_for_server(self) -> reverb.Client:
-    """A client of the server, once it answers; retries with backoff while it (re)starts."""
-    client = reverb.Client(self.address)
+    """A client of the server, once it answers; retries with backoff while it (re)starts.
+
+    A gRPC channel that failed to connect tries again on a backoff of its own (seconds), so a
+    server that starts meanwhile would be seen seconds late (at every start of a run, the
+    replay server being the last program up): the port is polled first, and the client made
+    once it accepts connections."""
     start = time.monotonic()
     delay = 0.1
     while True:
       try:
+        wait_until_listening(self.address, start + self._reconnect_timeout_s)
+        client = reverb.Client(self.address)
         client.server_info(timeout=PROBE_TIMEOUT_S)
         return client
       except Exception as e:  # pylint: disable=broad-except
@@ -95,6 +103,20 @@ class ReplayConnection:
           raise ReplayServerLost(f'the replay server went away while {what}') from e
         logging.warning('The replay server went away while %s (%s: %s); reconnected', what,
                         type(e).__name__, _first_line(e))
+
+
+def wait_until_listening(address: str, deadline: float) -> None:
+  """Returns once `address` (host:port) accepts TCP connections; raises OSError when it still
+  does not at `deadline` (time.monotonic())."""
+  host, port = address.rsplit(':', 1)
+  while True:
+    try:
+      socket.create_connection((host, int(port)), timeout=PROBE_TIMEOUT_S).close()
+      return
+    except OSError:
+      if time.monotonic() > deadline:
+        raise
+      time.sleep(PORT_POLL_S)
 
 
 def _first_line(error: Exception) -> str:

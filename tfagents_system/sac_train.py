@@ -3,6 +3,7 @@
 SIGTERM (svc -d) ends it after the current iteration, with a checkpoint.
 """
 import contextlib
+from concurrent import futures
 import math
 import os
 import signal
@@ -48,11 +49,20 @@ def loss_values(loss_info) -> dict:
 LEARNER_PARALLEL_ITERATIONS = 10
 
 
+def make_learner(root_dir: str, train_step, agent) -> learner.Learner:
+  """The trainer's Learner, without the trace of agent.train that tf-agents' Learner runs at its
+  construction to create the optimizers' variables (seconds on one CPU): trace_before_data's
+  trace creates them, and the SGD steps run that trace."""
+  return learner.Learner(root_dir, train_step, agent, direct_sampling=True,
+                         checkpoint_interval=-1, summary_interval=0,
+                         run_optimizer_variable_init=False)
+
+
 def trace_before_data(sac_learner: learner.Learner, replay: TrainerReplay,
                       episode_length: int) -> None:
-  """Traces the loop of SGD steps on `replay` and the cutting of fed episodes into it now, while
-  the workers collect their initial episodes, instead of at the first SGD step (seconds on one
-  CPU; the Learner's own trace at its construction is of another function)."""
+  """Traces the loop of SGD steps on `replay` and the cutting of fed episodes into it before
+  the first SGD step, and so creates the optimizers' variables (make_learner). TensorFlow
+  traces a function that created variables once more: two traces, once."""
   item = episode_items.item_signature(replay.data_spec, episode_items.item_steps(episode_length))
   replay.add_episodes.get_concrete_function(
       tf.TensorSpec([None] + item.shape.as_list(), item.dtype))
@@ -89,12 +99,15 @@ def main(_):
     exit_now(EXIT_FAILED)
 
   # Summaries and checkpoints are written here, per iteration, so that a
-  # non-finite loss is never checkpointed and no iteration is summarized twice. Built before the
-  # trainer connects: its seconds of tracing overlap the replay server's start.
-  sac_learner = learner.Learner(experiment.root, train_step, agent, direct_sampling=True,
-                                checkpoint_interval=-1, summary_interval=0)
+  # non-finite loss is never checkpointed and no iteration is summarized twice.
+  sac_learner = make_learner(experiment.root, train_step, agent)
   replay = TrainerReplay(agent.collect_data_spec, params.train_sequence_length,
                          params.replay_capacity, params.train_batch_size)
+  # Traced on a thread of its own while the trainer waits: for the replay server to start, then
+  # for the workers' initial episodes (the waits sleep). Done before the checkpoint is restored,
+  # since it creates the optimizers' variables.
+  pre_trace = futures.ThreadPoolExecutor(1).submit(trace_before_data, sac_learner, replay,
+                                                   params.episode_length)
   try:
     sync = iteration_sync.TrainerSync(
         ReplayConnection(FLAGS.reverb_address, params.replay_reconnect_timeout_s),
@@ -106,6 +119,12 @@ def main(_):
     stop_with_error(str(e))
 
   steps_per_iter = params.num_steps_per_iter
+  if not progress.initial_collection_done:
+    logging.info('Waiting for the initial random-policy experience')
+    # The untrained policy; its train step is 0 (a checkpoint of a run stopped in its initial
+    # collection is of step 0 too).
+    sync.publish(iteration_sync.INIT_ITERATION)
+  pre_trace.result()
   checkpoints = TrainerCheckpoints(experiment, agent, train_step, sync.checkpoint_replay)
 
   @contextlib.contextmanager
@@ -152,9 +171,6 @@ def main(_):
   if progress.initial_collection_done:
     logging.info('Resuming at iteration %d (train step %d)', first_iteration, train_step.numpy())
   else:
-    logging.info('Waiting for the initial random-policy experience')
-    sync.publish(iteration_sync.INIT_ITERATION)
-    trace_before_data(sac_learner, replay, params.episode_length)  # while the workers collect
     progress.record_initial_collection(sync.gather(iteration_sync.INIT_ITERATION, stop_requested))
     if not stop_requested.is_set():
       # Done only once its data is in a replay checkpoint: a restarted server or a resumed run
