@@ -38,6 +38,11 @@ def argument_parser(description: str) -> argparse.ArgumentParser:
   return parser
 
 
+def examples(quick: bool) -> List[str]:
+  """The examples a benchmark measures: point-mass only in a quick run (bench/__main__.py)."""
+  return ['point-mass'] if quick else ['point-mass', 'Minitaur']
+
+
 def parse_args(description: str) -> argparse.Namespace:
   return argument_parser(description).parse_args()
 

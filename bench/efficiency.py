@@ -4,8 +4,8 @@ each against a bare single-process loop pinned to the same CPU with the same thr
   collector efficiency = a worker's env steps/s while collecting (RunTime/
       worker_collect_env_steps_per_sec: Actor writing episodes into Reverb, flush included)
       ÷ a plain Python loop of the same env and collect policy network   -> target ≥ 0.8
-      the same on Minitaur (256×256 networks, 200-step episodes, few SGD steps so that
-      the iterations are the worker's)                                      -> target ≥ 0.95
+      the same on Minitaur (not in --quick; 256×256 networks, 200-step episodes, few SGD
+      steps so that the iterations are the worker's)                       -> target ≥ 0.95
   trainer efficiency = the trainer's SGD steps/s during its SGD phase (RunTime/
       sgd_phase_steps_per_sec: Learner sampling the trainer's replay, fed from Reverb)
       ÷ SacAgent.train on in-memory batches of the same shapes          -> target ≥ 0.8
@@ -35,16 +35,17 @@ def main(args):
                    ('bare loop: env + collect policy', bare_collect),
                    ('worker in the system', summaries[
                        iteration_timing.WORKER_COLLECT_ENV_STEPS_PER_SEC]), worker_cpus, 0.8)
-  write_efficiency(args.out, 'minitaur_collector_efficiency',
-                   'Collector efficiency, Minitaur', 'env steps/s',
-                   *minitaur_collect_rates(args.quick, worker_cpus), worker_cpus, 0.95)
+  if not args.quick:  # point-mass only in a quick run (bench/__main__.py)
+    write_efficiency(args.out, 'minitaur_collector_efficiency',
+                     'Collector efficiency, Minitaur', 'env steps/s',
+                     *minitaur_collect_rates(worker_cpus), worker_cpus, 0.95)
   write_efficiency(args.out, 'trainer_efficiency', 'Trainer efficiency', 'SGD steps/s',
                    ('bare SacAgent.train on in-memory batches', bare_sgd),
                    ('trainer in the system, sampling its replay',
                     summaries[iteration_timing.SGD_PHASE_STEPS_PER_SEC]), trainer_cpus, 0.8)
 
 
-def minitaur_collect_rates(quick: bool, worker_cpus):
+def minitaur_collect_rates(worker_cpus):
   """(bare loop, in the system) collect rates of a Minitaur worker, the system with N=1."""
   changes = dict(episode_length=MINITAUR_EPISODE_STEPS, params=dict(
       num_steps_per_iter=20, n_episodes_in_buffer=50, n_buffer_init_episodes=1,
@@ -52,10 +53,10 @@ def minitaur_collect_rates(quick: bool, worker_cpus):
   config = common.write_config(common.MINITAUR_CONFIG, **changes)
   bare = common.run_pinned_child(
       'bench.bare_loops', ['collect', '--params', common.MINITAUR_PARAMS, '--config', config,
-                           '--episodes', '3' if quick else '10'], worker_cpus)
+                           '--episodes', '10'], worker_cpus)
   with common.SystemRun('minitaur_efficiency', workers=NUM_WORKERS,
                         params_file=common.MINITAUR_PARAMS, config_file=common.MINITAUR_CONFIG,
-                        num_iter=6 if quick else 20, **changes) as run:
+                        num_iter=20, **changes) as run:
     run.wait_until_done()
     summaries = run.train_summaries()
   return (('bare loop: Minitaur env + collect policy', bare[0]['env_steps_per_sec']),

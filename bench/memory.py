@@ -16,7 +16,7 @@ from bench import common
 from bench import shared_runs
 
 # Enough episodes that the stored data is tens of MiB, far above the RSS's noise.
-EPISODES = {'point-mass': {True: 2000, False: 10000}, 'Minitaur': {True: 100, False: 600}}
+EPISODES = {'point-mass': {True: 2000, False: 10000}, 'Minitaur': {False: 600}}
 # The trainer empties the feed every iteration (the default example's brings 2 episodes); read
 # in rounds of this many, the feed's share of the server's memory is as small as in a run.
 FEED_READ_EPISODES = 50
@@ -71,7 +71,8 @@ def main(args):
   programs = list(shared_runs.default_example_run(workers, args.quick).peak_rss_mib.items())
   rows = [[f'peak RSS of {program} (VmHWM)', f'{mib:.0f} MiB', '', '']
           for program, mib in programs]
-  for example, (params_file, config_file) in EXAMPLES.items():
+  for example in common.examples(args.quick):
+    params_file, config_file = EXAMPLES[example]
     per_transition, raw, transitions = replay_bytes_per_transition(
         params_file, config_file, EPISODES[example][args.quick])
     ratio = per_transition / raw

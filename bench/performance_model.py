@@ -168,9 +168,10 @@ def load_params(params_file: str, config_file: str):
 
 
 def main(args):
-  examples = {'point-mass': (common.BENCH_PARAMS, common.DEFAULT_CONFIG),
-              'Minitaur': (common.MINITAUR_PARAMS, common.write_config(
-                  common.MINITAUR_CONFIG, params=MINITAUR_COST_CONFIG))}
+  files = {'point-mass': (common.BENCH_PARAMS, common.DEFAULT_CONFIG),
+           'Minitaur': (common.MINITAUR_PARAMS, common.write_config(
+               common.MINITAUR_CONFIG, params=MINITAUR_COST_CONFIG))}
+  examples = {name: files[name] for name in common.examples(args.quick)}
   costs = {name: measure_costs(*files, args.quick) for name, files in examples.items()}
   works = {name: Workload.of(load_params(*files)) for name, files in examples.items()}
 
