@@ -194,6 +194,7 @@ def main(_):
         break
       with stopping_if_writing_fails('writing status.json'):
         progress.record_first_sgd_step()
+      checkpoints.start_policy_export()  # after the start-up, before the first policy checkpoint
     if int(train_step.numpy()) < (iteration + 1) * steps_per_iter:
       loss_info = train_steps((iteration + 1) * steps_per_iter, iteration)
       if loss_info is None:

@@ -8,7 +8,8 @@ written by the replay server into the dir it reloads from when it (re)starts.
 TensorFlow and Reverb both write a checkpoint under a temporary name and then rename it, so a
 failed save (a full disk) leaves the previous checkpoint as the latest.
 """
-from typing import Callable
+import concurrent.futures
+from typing import Callable, Optional
 
 from absl import logging
 import tensorflow as tf
@@ -37,21 +38,28 @@ class TrainerCheckpoints:
         agent=agent, train_step=train_step)
     self._trainer.initialize_or_restore()
     self._experiment, self._agent = experiment, agent
-    self._policy = None
+    self._policy: Optional[concurrent.futures.Future] = None
+
+  def start_policy_export(self) -> None:
+    """Starts exporting the policy SavedModels on a thread of its own. Seconds of tracing and
+    writing, they overlap the iterations before the first policy checkpoint (mostly the trainer
+    waiting for the workers) instead of stalling the iteration that takes it. Their variable
+    values are of no particular step: run.py loads a policy checkpoint into them."""
+    if self._policy is None:
+      self._policy = concurrent.futures.ThreadPoolExecutor(1, 'policy_export').submit(
+          triggers.PolicySavedModelTrigger, self._experiment.policies_dir, self._agent,
+          self._train_step, interval=1, start=-1)  # a policy checkpoint at every save
 
   def save(self, policy: bool = True) -> None:
     """Checkpoints the trainer, the replay data and (unless `policy` is False) the policy. The
-    policy SavedModels, seconds of work, are written with the first policy checkpoint: the
-    checkpoint that marks the initial collection done leaves the policy out, so that they are
-    not on the way to the first SGD step."""
+    checkpoint that marks the initial collection done leaves the untrained policy out, so that
+    the policy SavedModels are not on the way to the first SGD step; the first policy
+    checkpoint waits for them (start_policy_export)."""
     step = int(self._train_step.numpy())
     self._trainer.save(step)
     if policy:
-      if self._policy is None:
-        self._policy = triggers.PolicySavedModelTrigger(
-            self._experiment.policies_dir, self._agent, self._train_step, interval=1,
-            start=step - 1)  # so that it saves this step's policy checkpoint too
-      self._policy(step)
+      self.start_policy_export()
+      self._policy.result()(step)
     replay_path = self._checkpoint_replay()
     logging.info('Checkpointed trainer, %sreplay data (%s) at train step %d',
                  'policy and ' if policy else '', replay_path, step)
