@@ -126,6 +126,7 @@ def main(_):
     sync.publish(iteration_sync.INIT_ITERATION)
   pre_trace.result()
   checkpoints = TrainerCheckpoints(experiment, agent, train_step, sync.checkpoint_replay)
+  checkpoints.start_policy_export()
 
   @contextlib.contextmanager
   def stopping_if_writing_fails(what):
@@ -194,7 +195,6 @@ def main(_):
         break
       with stopping_if_writing_fails('writing status.json'):
         progress.record_first_sgd_step()
-      checkpoints.start_policy_export()  # after the start-up, before the first policy checkpoint
     if int(train_step.numpy()) < (iteration + 1) * steps_per_iter:
       loss_info = train_steps((iteration + 1) * steps_per_iter, iteration)
       if loss_info is None:

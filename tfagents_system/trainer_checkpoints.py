@@ -9,6 +9,8 @@ TensorFlow and Reverb both write a checkpoint under a temporary name and then re
 failed save (a full disk) leaves the previous checkpoint as the latest.
 """
 import concurrent.futures
+import os
+import threading
 from typing import Callable, Optional
 
 from absl import logging
@@ -19,6 +21,7 @@ from tf_agents.utils import common
 from tfagents_system.experiment_dir import ExperimentDir
 
 MAX_TRAINER_CHECKPOINTS = 3
+LOWEST_PRIORITY = 19  # nice: CPU time no other thread of the program wants
 # What a failed save raises: OSError and TensorFlow's errors for files, Reverb's for the replay
 # checkpoint (IndexError is how it raises RESOURCE_EXHAUSTED: no space left on the device;
 # RuntimeError a read-only disk, or a replay server that went away: replay_connection.py).
@@ -41,14 +44,20 @@ class TrainerCheckpoints:
     self._policy: Optional[concurrent.futures.Future] = None
 
   def start_policy_export(self) -> None:
-    """Starts exporting the policy SavedModels on a thread of its own. Seconds of tracing and
-    writing, they overlap the iterations before the first policy checkpoint (mostly the trainer
-    waiting for the workers) instead of stalling the iteration that takes it. Their variable
-    values are of no particular step: run.py loads a policy checkpoint into them."""
+    """Starts exporting the policy SavedModels (seconds of tracing and writing) on a thread of
+    its own at the lowest CPU priority: it runs while the trainer waits, for the initial
+    episodes and at the iterations' barriers, instead of in the iteration that takes the first
+    policy checkpoint, which waits only for what is left of it. Their variable values are of
+    no particular step: run.py loads a policy checkpoint into them."""
     if self._policy is None:
       self._policy = concurrent.futures.ThreadPoolExecutor(1, 'policy_export').submit(
-          triggers.PolicySavedModelTrigger, self._experiment.policies_dir, self._agent,
-          self._train_step, interval=1, start=-1)  # a policy checkpoint at every save
+          self._export_policy)
+
+  def _export_policy(self) -> triggers.PolicySavedModelTrigger:
+    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOWEST_PRIORITY)
+    return triggers.PolicySavedModelTrigger(self._experiment.policies_dir, self._agent,
+                                            self._train_step, interval=1,
+                                            start=-1)  # a policy checkpoint at every save
 
   def save(self, policy: bool = True) -> None:
     """Checkpoints the trainer, the replay data and (unless `policy` is False) the policy. The
