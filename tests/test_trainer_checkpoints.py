@@ -6,6 +6,7 @@ import tensorflow as tf
 from tf_agents.specs import tensor_spec
 
 from tfagents_system import params_loading
+from tfagents_system import policy_evaluation
 from tfagents_system import program_setup
 from tfagents_system import sac_train
 from tfagents_system.experiment_dir import ExperimentDir
@@ -66,3 +67,23 @@ def test_a_restarted_trainer_goes_on_with_the_optimizer_state_it_saved(params, t
   restarted.train(1)
   assert restarted.critic_optimizer_steps() == 6  # a fresh optimizer would be at 1
 
+
+
+def test_the_policy_exported_while_the_trainer_trains_loads_its_policy_checkpoints(params,
+                                                                                   tmp_path):
+  trainer = Trainer(params, tmp_path)
+  trainer.train(1)
+  trainer.checkpoints.start_policy_export()  # as sac_train does after its first SGD step
+  trainer.train(5)
+  trainer.checkpoints.save()
+  # What run.py evaluates: the greedy SavedModel with the latest policy checkpoint's variables.
+  experiment = ExperimentDir(str(tmp_path))
+  checkpoint = policy_evaluation.policy_checkpoint(experiment, 'latest')
+  assert policy_evaluation.checkpoint_train_step(checkpoint) == 6
+  policy = policy_evaluation.load_greedy_policy(experiment)
+  policy.update_from_checkpoint(checkpoint)
+  loaded = {v.name: v.numpy() for v in policy.variables()}
+  trained = {v.name: v.numpy() for v in trainer.agent.policy.variables()}
+  assert loaded.keys() == trained.keys() and loaded
+  for name, value in trained.items():
+    np.testing.assert_array_equal(loaded[name], value, err_msg=name)

@@ -126,6 +126,7 @@ def main(_):
     sync.publish(iteration_sync.INIT_ITERATION)
   pre_trace.result()
   checkpoints = TrainerCheckpoints(experiment, agent, train_step, sync.checkpoint_replay)
+  checkpoints.start_policy_export()
 
   @contextlib.contextmanager
   def stopping_if_writing_fails(what):
