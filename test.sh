@@ -7,5 +7,6 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$repo/scripts/python.sh"
 cd "$repo"
 # Every test has a bound too: a hang fails that test with every thread's stack, and the rest run.
+# The slowest tests are listed at the end: the whole suite must stay under 30 minutes on 2 CPUs.
 exec "$sac_python" -m pytest -p no:cacheprovider -W ignore::DeprecationWarning \
-  --timeout=900 --timeout-method=signal tests "$@"
+  --timeout=900 --timeout-method=signal --durations=15 tests "$@"
