@@ -19,6 +19,7 @@ from bench import common
 
 PY_SPY = os.path.join(os.path.dirname(common.PYTHON), 'py-spy')
 TOP_FUNCTIONS = 12
+STARTUP_RECORD_S = 120  # a start-up longer than this is a failure to look into, not to profile
 
 
 def record(pid: int, seconds: float, native: bool, out_path: str) -> subprocess.Popen:
@@ -73,19 +74,24 @@ def profile_start(programs, native: bool, out_dir: str) -> None:
   and prints each one's CPU seconds in that time."""
   recorders, processes = {}, {}
   with common.SystemRun('profile', workers=len(programs) - 2, num_iter=1000) as run:
-    while 'first_sgd_step_at' not in run.status():
+    # Polled here, not with run.wait_for: the programs start before status.json exists.
+    deadline = time.monotonic() + STARTUP_RECORD_S
+    while 'first_sgd_step_at' not in (status := run.status()):
+      if time.monotonic() > deadline:
+        raise TimeoutError(f'{run.name}: no first SGD step in {STARTUP_RECORD_S} s')
       for program in programs:
         if program not in recorders:
           pid = program_pid_once_started(run, program)
           if pid:
-            recorders[program] = record(pid, 120, native, os.path.join(out_dir, program))
+            recorders[program] = record(pid, STARTUP_RECORD_S, native,
+                                        os.path.join(out_dir, program))
             processes[program] = psutil.Process(pid)
       time.sleep(0.02)
     cpu = {program: sum(p.cpu_times()[:2]) for program, p in processes.items()}
     for recorder in recorders.values():
       recorder.send_signal(signal.SIGINT)  # py-spy writes what it has on SIGINT
-      recorder.wait()
-    print(f'first SGD step {run.status()["first_sgd_step_at"] - run.started_at:.1f}s after '
+      recorder.wait(timeout=60)
+    print(f'first SGD step {status["first_sgd_step_at"] - run.started_at:.1f}s after '
           'run_script.sh started')
   for program in programs:
     print_top_functions(f'{program} from its start to the first SGD step: '

@@ -68,12 +68,11 @@ def test_a_restarted_trainer_goes_on_with_the_optimizer_state_it_saved(params, t
   assert restarted.critic_optimizer_steps() == 6  # a fresh optimizer would be at 1
 
 
-
 def test_the_policy_exported_while_the_trainer_trains_loads_its_policy_checkpoints(params,
                                                                                    tmp_path):
   trainer = Trainer(params, tmp_path)
   trainer.train(1)
-  trainer.checkpoints.start_policy_export()  # as sac_train does after its first SGD step
+  trainer.checkpoints.start_policy_export()  # as sac_train does once it restored its checkpoint
   trainer.train(5)
   trainer.checkpoints.save()
   # What run.py evaluates: the greedy SavedModel with the latest policy checkpoint's variables.
