@@ -146,14 +146,19 @@ class ReplayServerProgram:
   def __enter__(self) -> 'ReplayServerProgram':
     # pylint: disable=g-import-not-at-top  # the launcher's port rule, TensorFlow only here
     from tfagents_system import launch
+    from tfagents_system import preflight
+    from tfagents_system.experiment_dir import ExperimentDir
     from tfagents_system.replay_connection import ReplayConnection
     params_file, config_file = self._args
     port = launch.choose_port(None)
     self._root_dir = tempfile.mkdtemp(prefix='bench_replay_')
+    # The tables are made from the run spec, as the launcher's checks write it.
+    preflight.save_run_spec(ExperimentDir(self._root_dir),
+                            preflight.check_run(params_file, config_file, 0))
     preexec = (lambda: os.sched_setaffinity(0, self._cpus)) if self._cpus else None
     self.process = subprocess.Popen(
         [PYTHON, '-m', 'tfagents_system.sac_replay_buffer', f'--root_dir={self._root_dir}',
-         f'--params={params_file}', f'--config={config_file}', f'--port={port}'],
+         f'--port={port}'],
         cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL='2'),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=preexec)
     self.address = f'localhost:{port}'

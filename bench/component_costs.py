@@ -39,6 +39,7 @@ from bench import common
 from tfagents_system import episode_items
 from tfagents_system import iteration_sync
 from tfagents_system import params_loading
+from tfagents_system import replay_tables
 from tfagents_system.replay_connection import ReplayConnection
 from tfagents_system.trainer_replay import TrainerReplay
 # pylint: enable=g-import-not-at-top,wrong-import-position
@@ -78,7 +79,7 @@ def replay_costs(params, agent, train_step, server: common.ReplayServerProgram,
                  episodes: int) -> dict:
   """What an episode costs the worker that writes it, the server and the trainer that reads it."""
   writer = episode_items.EpisodeWriter(
-      server.client, [iteration_sync.EXPERIENCE_TABLE, iteration_sync.FEED_TABLE],
+      server.client, [replay_tables.EXPERIENCE_TABLE, replay_tables.FEED_TABLE],
       agent.collect_data_spec, episode_items.item_steps(params.episode_length),
       params.train_sequence_length)
   steps = common.random_episode(agent.collect_data_spec, params.episode_length)
@@ -86,7 +87,7 @@ def replay_costs(params, agent, train_step, server: common.ReplayServerProgram,
                          params.replay_capacity, params.train_batch_size)
   sync = iteration_sync.TrainerSync(
       ReplayConnection(server.address, params.replay_reconnect_timeout_s),
-      iteration_sync.synced_variables(agent.collect_policy.variables(), train_step),
+      replay_tables.synced_variables(agent.collect_policy.variables(), train_step),
       1, [], replay, params.train_batch_size, params.worker_report_timeout_s)
 
   def write(count):
@@ -120,13 +121,13 @@ def replay_costs(params, agent, train_step, server: common.ReplayServerProgram,
 
 
 def policy_sync_costs(agent, train_step, address: str, calls: int) -> dict:
-  variables = iteration_sync.synced_variables(agent.collect_policy.variables(), train_step)
+  variables = replay_tables.synced_variables(agent.collect_policy.variables(), train_step)
   container = reverb_variable_container.ReverbVariableContainer(
-      address, table_names=[iteration_sync.VARIABLE_TABLE])
+      address, table_names=[replay_tables.VARIABLE_TABLE])
   return {'policy_publish': per_call_ms(
-              lambda: container.push(variables, iteration_sync.VARIABLE_TABLE), calls),
+              lambda: container.push(variables, replay_tables.VARIABLE_TABLE), calls),
           'policy_pull': per_call_ms(
-              lambda: container.update(variables, iteration_sync.VARIABLE_TABLE), calls)}
+              lambda: container.update(variables, replay_tables.VARIABLE_TABLE), calls)}
 
 
 def main():

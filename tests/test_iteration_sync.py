@@ -14,9 +14,12 @@ import reverb
 
 from tfagents_system import iteration_sync
 from tfagents_system import params_loading
+from tfagents_system import preflight
 from tfagents_system import program_setup
+from tfagents_system import replay_tables
 from tfagents_system import workers
 from tfagents_system.curriculum import Curriculum
+from tfagents_system.experiment_dir import ExperimentDir
 from tfagents_system.replay_connection import ReplayConnection
 from tfagents_system.trainer_replay import TrainerReplay
 
@@ -38,13 +41,14 @@ def free_port():
 
 class ReplayServer:
   """The run's replay server program, killed by PID and started again empty on the same port
-  (there is no checkpoint yet), as supervise restarts it."""
+  (there is no checkpoint yet), as supervise restarts it; its tables are made from the run spec
+  the launcher's checks write."""
 
   def __init__(self, root_dir):
+    preflight.save_run_spec(ExperimentDir(root_dir), preflight.check_run(PARAMS, CONFIG, 0))
     self.port = free_port()
     self._command = [sys.executable, '-m', 'tfagents_system.sac_replay_buffer',
-                     f'--root_dir={root_dir}', f'--params={PARAMS}', f'--config={CONFIG}',
-                     f'--port={self.port}']
+                     f'--root_dir={root_dir}', f'--port={self.port}']
     self.restarts = 0
     self._start()
 
@@ -70,7 +74,7 @@ class ReplayServer:
 
   @property
   def episodes(self):
-    return self._client.server_info()[iteration_sync.EXPERIENCE_TABLE].current_size
+    return self._client.server_info()[replay_tables.EXPERIENCE_TABLE].current_size
 
   def restart_empty(self):
     self.kill()
@@ -110,7 +114,7 @@ def run(tmp_path):
                            params.replay_capacity, params.train_batch_size)
     sync = iteration_sync.TrainerSync(
         ReplayConnection(address, params.replay_reconnect_timeout_s),
-        iteration_sync.synced_variables(agent.collect_policy.variables(), train_step),
+        replay_tables.synced_variables(agent.collect_policy.variables(), train_step),
         NUM_WORKERS, names, replay, params.train_batch_size, params.worker_report_timeout_s)
     yield sync, server, params, gate
     gate.set()
@@ -186,7 +190,7 @@ def test_reports_of_an_earlier_publication_are_not_counted(run):
   gate.set()
   sync.publish(iteration_sync.INIT_ITERATION)
   earlier = sync.publication
-  reports = lambda: server.client.server_info()[iteration_sync.REPORT_TABLE].current_size
+  reports = lambda: server.client.server_info()[replay_tables.REPORT_TABLE].current_size
   for _ in range(BOUND_S * 10):
     if reports() == NUM_WORKERS:
       break
@@ -226,14 +230,15 @@ def test_reads_of_the_small_tables_give_up_on_an_empty_table(run):
   names = Curriculum.from_env_config(params.env_config).names
   server.restart_empty()
   address = f'localhost:{server.port}'
-  assert iteration_sync.read_items(address, iteration_sync.ITERATION_TABLE,
-                                   iteration_sync.ITERATION_SIGNATURE, 1) == []
-  assert iteration_sync.read_items(address, iteration_sync.REPORT_TABLE,
-                                   iteration_sync.report_signature(names), 2) == []
+  assert iteration_sync.read_items(address, replay_tables.ITERATION_TABLE,
+                                   replay_tables.ITERATION_SIGNATURE, 1) == []
+  assert iteration_sync.read_items(address, replay_tables.REPORT_TABLE,
+                                   replay_tables.report_signature(
+                                       iteration_sync.WorkerReport.array_length(names)), 2) == []
   sync.publish(0)
-  published = iteration_sync.read_items(address, iteration_sync.ITERATION_TABLE,
-                                        iteration_sync.ITERATION_SIGNATURE, 1)
-  assert int(published[0][iteration_sync.ITERATION_KEY]) == 0
+  published = iteration_sync.read_items(address, replay_tables.ITERATION_TABLE,
+                                        replay_tables.ITERATION_SIGNATURE, 1)
+  assert int(published[0][replay_tables.ITERATION_KEY]) == 0
 
 
 def test_a_connection_sees_a_server_that_starts_after_it_began_waiting_at_once():

@@ -217,8 +217,10 @@ def test_array_tasks_have_their_own_dirs_seeds_ports_and_cpus(slurm_cluster, tmp
 
 
 def test_preempted_job_checkpoints_requeues_and_resumes(slurm_cluster, tmp_path):
-  # Checkpoints only at the stop: the resumed run must start from that one.
-  run = TrainingRun(tmp_path, {'num_iter': 4, 'num_steps_per_iter': 50,
+  # Checkpoints only at the stop: the resumed run must start from that one. Iterations go on
+  # while the signal travels (scancel, slurmd, the batch script, the launcher): a run of 4 once
+  # completed before the stop reached the trainer.
+  run = TrainingRun(tmp_path, {'num_iter': 20, 'num_steps_per_iter': 50,
                                'checkpoint_period_itrs': 1000}, workers=1)
   job_id = None
   try:
@@ -240,7 +242,7 @@ def test_preempted_job_checkpoints_requeues_and_resumes(slurm_cluster, tmp_path)
     output = slurm_output(run, job_id)
     assert ended[job_id]['JobState'] == 'COMPLETED', output
     assert f'requeueing job {job_id}' in output
-    assert_complete(run, 4, 50)
+    assert_complete(run, 20, 50)
     train_log = read_log(run, 'sac_train')
     assert f'Stopped at train step {checkpoint["train_step"]}, checkpointed' in train_log
     assert (f'Resuming at iteration {checkpoint["train_step"] // 50} '

@@ -28,7 +28,7 @@ def write_service(service_dir: str, command: Sequence[str], cpus: Optional[Seque
   node), and `env` sets its thread pools.
 
   A pinned command is supervise's child (exec) and is told supervise's PID in SAC_SUPERVISE_PID,
-  so that it can end with supervise (program_setup.exit_with_supervise)."""
+  so that it can end with supervise (supervised_program.exit_with_supervise)."""
   os.makedirs(os.path.join(service_dir, 'log'), exist_ok=True)
   os.makedirs(log_dir, exist_ok=True)
   supervise_pid = ''

@@ -67,8 +67,13 @@ class ExperimentDir:
 
   @property
   def run_spec_file(self) -> str:
-    """The specs and agent variables of the run, so a resumed run can be checked against them."""
+    """The specs and agent variables of the run, so a resumed run can be checked against them,
+    and what the replay server's tables are made of (written by the launcher's checks)."""
     return self._path('run_spec.json')
+
+  def read_run_spec(self) -> Dict[str, Any]:
+    with open(self.run_spec_file) as f:
+      return json.load(f)
 
   # daemontools: the directory svscan watches, one service dir per program.
   @property

@@ -37,28 +37,20 @@ from tf_agents.experimental.distributed import reverb_variable_container
 
 from tfagents_system.replay_connection import ReplayConnection
 from tfagents_system.replay_connection import ReplayServerLost
+from tfagents_system.replay_tables import EXPERIENCE_TABLE
+from tfagents_system.replay_tables import FEED_TABLE
+from tfagents_system.replay_tables import ITERATION_KEY
+from tfagents_system.replay_tables import ITERATION_SIGNATURE
+from tfagents_system.replay_tables import ITERATION_TABLE
+from tfagents_system.replay_tables import PUBLICATION_KEY
+from tfagents_system.replay_tables import REPORT_TABLE
+from tfagents_system.replay_tables import report_signature
+from tfagents_system.replay_tables import VARIABLE_TABLE
 from tfagents_system.trainer_replay import TrainerReplay
 
-EXPERIENCE_TABLE = 'experience'
-# The same items once more, in the order written, each read once: what the trainer copies into
-# its own replay (trainer_replay.py).
-FEED_TABLE = 'experience_feed'
 FEED_BATCH = 16  # episodes
-VARIABLE_TABLE = reverb_variable_container.DEFAULT_TABLE
-ITERATION_TABLE = 'iteration'
-REPORT_TABLE = 'worker_reports'
-REPORT_QUEUE_SIZE = 10000
 STOP_WAIT_S = 10.0
-
 INIT_ITERATION = -1
-ITERATION_KEY = 'iteration'
-# Every publication has a new, larger id (a timestamp): workers follow publications,
-# not iteration numbers, so they also follow a trainer that restarted from an earlier
-# checkpoint, and ignore an old publication a restarted replay server reloaded.
-PUBLICATION_KEY = 'publication'
-POLICY_KEY = reverb_variable_container.POLICY_KEY
-TRAIN_STEP_KEY = reverb_variable_container.TRAIN_STEP_KEY
-
 
 # How long the trainer waits for experience while its replay holds less than a batch before it
 # looks into why (a restarted server, a buffer that stopped growing); longer than an env step.
@@ -68,54 +60,6 @@ SAMPLE_TIMEOUT_MS = 10_000
 # insert (their reports): its reads of those tables give up after this.
 READ_TIMEOUT_MS = 1000
 T = TypeVar('T')
-ITERATION_SIGNATURE = {ITERATION_KEY: tf.TensorSpec((), tf.int64),
-                       PUBLICATION_KEY: tf.TensorSpec((), tf.int64)}
-
-
-def synced_variables(policy_variables, train_step) -> Dict[str, object]:
-  return {POLICY_KEY: policy_variables, TRAIN_STEP_KEY: train_step}
-
-
-def make_tables(experience_signature, capacity_episodes: int, synced_variables_nest,
-                curriculum_names: Sequence[str]) -> List[reverb.Table]:
-  """The replay server's tables; experience items are episodes (episode_items.py)."""
-  variables_signature = tf.nest.map_structure(
-      lambda v: tf.TensorSpec(v.shape, v.dtype), synced_variables_nest)
-  return [
-      reverb.Table(
-          EXPERIENCE_TABLE,
-          max_size=capacity_episodes,
-          sampler=reverb.selectors.Uniform(),
-          remover=reverb.selectors.Fifo(),
-          rate_limiter=reverb.rate_limiters.MinSize(1),
-          signature=experience_signature),
-      reverb.Table(
-          FEED_TABLE,
-          max_size=capacity_episodes,  # while no trainer drains it, it keeps the newest items
-          sampler=reverb.selectors.Fifo(),
-          remover=reverb.selectors.Fifo(),
-          max_times_sampled=1,
-          rate_limiter=reverb.rate_limiters.MinSize(1),
-          signature=experience_signature),
-      reverb.Table(
-          VARIABLE_TABLE,
-          max_size=1,
-          sampler=reverb.selectors.Uniform(),
-          remover=reverb.selectors.Fifo(),
-          rate_limiter=reverb.rate_limiters.MinSize(1),
-          signature=variables_signature),
-      reverb.Table(
-          ITERATION_TABLE,
-          max_size=1,
-          sampler=reverb.selectors.Uniform(),
-          remover=reverb.selectors.Fifo(),
-          rate_limiter=reverb.rate_limiters.MinSize(1),
-          signature=ITERATION_SIGNATURE),
-      reverb.Table.queue(
-          REPORT_TABLE,
-          max_size=REPORT_QUEUE_SIZE,
-          signature=report_signature(curriculum_names)),
-  ]
 
 
 def read_items(address: str, table: str, signature, count: int) -> list:
@@ -134,10 +78,6 @@ def read_batches(address: str, table: str, count: int) -> tf.data.Dataset:
   return reverb.TrajectoryDataset.from_table_signature(
       address, table, max_in_flight_samples_per_worker=min(count, FEED_BATCH),
       rate_limiter_timeout_ms=READ_TIMEOUT_MS, max_samples=count).batch(FEED_BATCH)
-
-
-def report_signature(curriculum_names: Sequence[str]) -> tf.TensorSpec:
-  return tf.TensorSpec((WorkerReport.array_length(curriculum_names),), tf.float64)
 
 
 @dataclasses.dataclass
@@ -403,7 +343,8 @@ class TrainerSync:
       return []
     return [WorkerReport.from_array(data.numpy(), self._curriculum_names)
             for data in read_items(self._connection.address, REPORT_TABLE,
-                                   report_signature(self._curriculum_names), size)]
+                                   report_signature(WorkerReport.array_length(
+                                       self._curriculum_names)), size)]
 
 
 class WorkerSync:

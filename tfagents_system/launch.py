@@ -89,12 +89,12 @@ def write_services(settings: RunSettings, experiment: experiment_dir.ExperimentD
   experiment.write_params_overrides(settings.overrides)  # every program applies them
   shutil.rmtree(experiment.services_dir, ignore_errors=True)  # stale supervise state
 
-  common_flags = [f'--root_dir={experiment.root}',
-                  f'--params={resolve_path(settings.params)}',
+  dir_flags = [f'--root_dir={experiment.root}', '--logtostderr']
+  # The replay server's tables come from the run spec in the dir; the others load TrainParams.
+  params_flags = [f'--params={resolve_path(settings.params)}',
                   f'--config={resolve_path(settings.config)}',
                   f'--num_workers={settings.num_workers}',
-                  f'--run_seed={settings.run_seed}',
-                  '--logtostderr']
+                  f'--run_seed={settings.run_seed}']
   address = f'--reverb_address=localhost:{port}'
   repo_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   env = {'PYTHONPATH': repo_root, 'PYTHONUNBUFFERED': '1'}
@@ -103,7 +103,7 @@ def write_services(settings: RunSettings, experiment: experiment_dir.ExperimentD
           [PYTHON, '-m', 'tfagents_system.sac_replay_buffer', f'--port={port}'],
           plan.cpus_of(experiment_dir.REPLAY_PROGRAM), env),
       experiment_dir.TRAIN_PROGRAM: (
-          [PYTHON, '-m', 'tfagents_system.sac_train', address],
+          [PYTHON, '-m', 'tfagents_system.sac_train', address] + params_flags,
           plan.cpus_of(experiment_dir.TRAIN_PROGRAM), env),
   }
   for i in range(settings.num_workers):
@@ -112,12 +112,13 @@ def write_services(settings: RunSettings, experiment: experiment_dir.ExperimentD
     if i in remote:
       # SLURM pins it on its node and sets SLURM_PROCID to the step's task (0): env sets ours.
       programs[name] = (remote[i].srun_command(name) + ['env', f'SLURM_PROCID={i}'] + worker
-                        + [f'--reverb_address={reverb_host}:{port}'],
+                        + [f'--reverb_address={reverb_host}:{port}'] + params_flags,
                         None, dict(env, **daemontools.thread_env(remote[i].cpus)))
     else:
-      programs[name] = (worker + [address], plan.cpus_of(name), dict(env, SLURM_PROCID=str(i)))
+      programs[name] = (worker + [address] + params_flags, plan.cpus_of(name),
+                        dict(env, SLURM_PROCID=str(i)))
   for name, (command, cpus, program_env) in programs.items():
-    daemontools.write_service(experiment.service_dir(name), command + common_flags, cpus,
+    daemontools.write_service(experiment.service_dir(name), command + dir_flags, cpus,
                               program_env, experiment.log_dir(name))
 
 

@@ -13,10 +13,12 @@ import numpy as np
 import tensorflow as tf
 from tf_agents.train.utils import spec_utils
 
+from tfagents_system import episode_items
 from tfagents_system import iteration_sync
 from tfagents_system import params_checks
 from tfagents_system import params_loading
 from tfagents_system import program_setup
+from tfagents_system import replay_tables
 from tfagents_system.curriculum import Curriculum
 from tfagents_system.experiment_dir import ExperimentDir
 from tfagents_system.train_params_base import TrainParamsBase
@@ -68,20 +70,28 @@ def check_curriculum(params: TrainParamsBase, envs) -> None:
 
 
 def run_spec(params: TrainParamsBase, env) -> Dict[str, Any]:
-  """What a checkpoint depends on: the specs and every variable of the agent."""
+  """What a checkpoint depends on: the specs and every variable of the agent, and the replay
+  server's tables."""
   _, action_spec, time_step_spec = spec_utils.get_tensor_specs(env)
-  agent, _ = program_setup.create_agent(params, time_step_spec, action_spec)
+  agent, train_step = program_setup.create_agent(params, time_step_spec, action_spec)
+  tables = replay_tables.TableSpecs.of(
+      episode_items.item_signature(agent.collect_data_spec,
+                                   episode_items.item_steps(params.episode_length)),
+      params.n_episodes_in_buffer,
+      replay_tables.synced_variables(agent.collect_policy.variables(), train_step),
+      iteration_sync.WorkerReport.array_length(
+          Curriculum.from_env_config(params.env_config).names))
   return {'time_step_spec': repr(time_step_spec),
           'action_spec': repr(action_spec),
-          'variables': [[v.name, v.shape.as_list()] for v in agent.variables]}
+          'variables': [[v.name, v.shape.as_list()] for v in agent.variables],
+          replay_tables.RUN_SPEC_KEY: tables.to_json()}
 
 
 def check_resumable(experiment: ExperimentDir, spec: Dict[str, Any]) -> bool:
   """True when the dir holds a run to resume; refuses one with other specs."""
   if not os.path.exists(experiment.run_spec_file):
     return False
-  with open(experiment.run_spec_file) as f:
-    saved = json.load(f)
+  saved = experiment.read_run_spec()
   for key in ('time_step_spec', 'action_spec', 'variables'):
     if saved.get(key) != spec[key]:
       raise PreflightError(

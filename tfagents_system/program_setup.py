@@ -1,8 +1,5 @@
 """What every program of a run does first: flags, threads, params, specs, agent."""
-import ctypes
 import os
-import signal
-import sys
 
 from absl import flags
 from absl import logging
@@ -11,10 +8,10 @@ from tf_agents.train.utils import spec_utils
 from tf_agents.train.utils import train_utils
 
 from tfagents_system import params_loading
+from tfagents_system import supervised_program
 from tfagents_system.experiment_dir import ExperimentDir
 from tfagents_system.train_params_base import TrainParamsBase
 
-flags.DEFINE_string('root_dir', None, 'Experiment dir.')
 flags.DEFINE_string('params', None, 'Python file defining class TrainParams.')
 flags.DEFINE_string('config', None, 'JSON environment config.')
 flags.DEFINE_string('reverb_address', None, 'host:port of the Reverb replay server.')
@@ -32,24 +29,10 @@ def size_thread_pools_to_cpus():
   return cpus
 
 
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def exit_with_supervise() -> None:
-  """SIGTERM when supervise is gone (killed by a user or the OOM killer): svscan starts a new
-  supervise and, with it, a second copy of this program, so this one must not go on (the trainer
-  finishes its iteration and checkpoints first). SAC_SUPERVISE_PID is set by the run file; a
-  program started otherwise (srun's, on another node) is signalled when its own parent goes."""
-  parent = int(os.environ.get('SAC_SUPERVISE_PID') or os.getppid())
-  ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-  if os.getppid() != parent:  # it was gone already: no signal will come
-    sys.exit(f'supervise (pid {parent}) is gone; exiting')
-
-
 def start_program(role: str) -> TrainParamsBase:
   """Ends with supervise, sizes TensorFlow's thread pools to this process's CPUs and loads
   TrainParams, with the run's overrides (a sweep task's) set as the launcher checked them."""
-  exit_with_supervise()
+  supervised_program.exit_with_supervise()
   cpus = size_thread_pools_to_cpus()
   logging.info('%s on CPUs %s', role, cpus)
   params = params_loading.load_train_params(

@@ -25,6 +25,7 @@ from tfagents_system import experiment_dir
 from tfagents_system import iteration_sync
 from tfagents_system import iteration_timing
 from tfagents_system import program_setup
+from tfagents_system import replay_tables
 from tfagents_system.curriculum import Curriculum
 from tfagents_system.replay_connection import ReplayConnection
 from tfagents_system.replay_connection import ReplayServerUnreachable
@@ -111,7 +112,7 @@ def main(_):
   try:
     sync = iteration_sync.TrainerSync(
         ReplayConnection(FLAGS.reverb_address, params.replay_reconnect_timeout_s),
-        iteration_sync.synced_variables(agent.collect_policy.variables(), train_step),
+        replay_tables.synced_variables(agent.collect_policy.variables(), train_step),
         FLAGS.num_workers, curriculum.names, replay, params.train_batch_size,
         params.worker_report_timeout_s)
     sync.load_replay()

@@ -14,6 +14,7 @@ from tf_agents.trajectories import time_step as ts
 from tfagents_system import episode_items
 from tfagents_system import iteration_sync
 from tfagents_system import program_setup
+from tfagents_system import replay_tables
 from tfagents_system.curriculum import Curriculum
 from tfagents_system.curriculum import CurriculumCursor
 from tfagents_system.iteration_sync import WorkerReport
@@ -42,7 +43,7 @@ class CollectWorker:
     _, action_spec, time_step_spec = spec_utils.get_tensor_specs(self.collect_env)
     agent, self.train_step = program_setup.create_agent(params, time_step_spec, action_spec)
     self._data_spec = agent.collect_data_spec
-    self.synced_variables = iteration_sync.synced_variables(
+    self.synced_variables = replay_tables.synced_variables(
         agent.collect_policy.variables(), self.train_step)
 
     self._init_policy = random_py_policy.RandomPyPolicy(self.collect_env.time_step_spec(),
@@ -67,7 +68,7 @@ class CollectWorker:
   def connect(self) -> None:
     """(Re)connects the collect actors to the replay server's experience tables."""
     self._observer = episode_items.EpisodeWriter(
-        self._connection.client, [iteration_sync.EXPERIENCE_TABLE, iteration_sync.FEED_TABLE],
+        self._connection.client, [replay_tables.EXPERIENCE_TABLE, replay_tables.FEED_TABLE],
         self._data_spec, episode_items.item_steps(self.params.episode_length),
         self.params.train_sequence_length)
     self._init_actor = self._actor(self.collect_env, self._init_policy,
