@@ -36,6 +36,11 @@ def step_bytes(data_spec) -> int:
   return sum(_field_bytes(spec) for spec in tf.nest.flatten(data_spec))
 
 
+def field_layout(data_spec) -> list:
+  """What packing depends on: each field's dtype and shape, in the order packed."""
+  return [(spec.dtype, spec.shape) for spec in tf.nest.flatten(data_spec)]
+
+
 def item_signature(data_spec, steps: int) -> tf.TensorSpec:
   """The experience tables' signature: an item of `steps` steps of `data_spec`, packed."""
   return tf.TensorSpec([LENGTH_BYTES + steps * step_bytes(data_spec)], tf.uint8)

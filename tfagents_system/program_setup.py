@@ -52,8 +52,8 @@ def environment_specs(params: TrainParamsBase):
   return time_step_spec, action_spec
 
 
-def create_agent(params: TrainParamsBase, time_step_spec, action_spec):
-  train_step = train_utils.create_train_step()
+def create_agent(params: TrainParamsBase, time_step_spec, action_spec, train_step=None):
+  train_step = train_utils.create_train_step() if train_step is None else train_step
   agent = params.agent_ctor(time_step_spec, action_spec, train_step)
   agent.initialize()
   return agent, train_step

@@ -7,8 +7,10 @@ import tensorflow as tf
 from tf_agents.policies import greedy_policy
 from tf_agents.policies import py_tf_eager_policy
 from tf_agents.policies import random_py_policy
+from tf_agents.specs import tensor_spec
 from tf_agents.train import actor
 from tf_agents.train.utils import spec_utils
+from tf_agents.train.utils import train_utils
 from tf_agents.trajectories import time_step as ts
 
 from tfagents_system import episode_items
@@ -40,30 +42,35 @@ class CollectWorker:
     logging.info('Worker %d (start %d): collect env seed %d, eval env seed %d',
                  worker_index, start, collect_seed, eval_seed)
 
-    _, action_spec, time_step_spec = spec_utils.get_tensor_specs(self.collect_env)
-    agent, self.train_step = program_setup.create_agent(params, time_step_spec, action_spec)
-    self._data_spec = agent.collect_data_spec
-    self.synced_variables = replay_tables.synced_variables(
-        agent.collect_policy.variables(), self.train_step)
-
+    # The initial random-policy episodes need no agent: it is built once they are reported, off
+    # the way to the trainer's first SGD step (the workers share a CPU with the replay server
+    # when CPUs are scarce, docs/benchmarks.md).
     self._init_policy = random_py_policy.RandomPyPolicy(self.collect_env.time_step_spec(),
                                                         self.collect_env.action_spec())
-    self._collect_policy = py_tf_eager_policy.PyTFEagerPolicy(agent.collect_policy,
-                                                              use_tf_function=True)
+    self._data_spec = tensor_spec.from_spec(self._init_policy.collect_data_spec)
+    self.train_step = train_utils.create_train_step()
+    self._policies = None
     self._init_episodes = iteration_sync.episode_share(
         params.n_buffer_init_episodes, worker_index, num_workers)
     self._eval_episodes = iteration_sync.episode_share(
         params.n_eval_episodes, worker_index, num_workers)
-    self._eval_actor = self._actor(
-        self.eval_env,
-        py_tf_eager_policy.PyTFEagerPolicy(greedy_policy.GreedyPolicy(agent.policy),
-                                           use_tf_function=True),
-        max(1, self._eval_episodes))
     self._curriculum_cursor = CurriculumCursor(Curriculum.from_env_config(params.env_config))
     self._applied_curriculum: Dict[str, float] = {}
     self._connection = connection
     connection.on_reconnect(self.connect)
     self.connect()
+
+  @property
+  def synced_variables(self):
+    """The policy variables the trainer publishes, as the worker's policies hold them."""
+    return self._agent_policies().synced_variables
+
+  def _agent_policies(self) -> 'AgentPolicies':
+    if self._policies is None:
+      self._policies = AgentPolicies(self.params, self.collect_env, self.train_step,
+                                     self._data_spec)
+      self._make_policy_actors()
+    return self._policies
 
   def connect(self) -> None:
     """(Re)connects the collect actors to the replay server's experience tables."""
@@ -73,8 +80,14 @@ class CollectWorker:
         self.params.train_sequence_length)
     self._init_actor = self._actor(self.collect_env, self._init_policy,
                                    max(1, self._init_episodes), [self._observer])
-    self._collect_actor = self._actor(self.collect_env, self._collect_policy,
+    if self._policies is not None:
+      self._make_policy_actors()
+
+  def _make_policy_actors(self) -> None:
+    self._collect_actor = self._actor(self.collect_env, self._policies.collect,
                                       self.params.n_train_episodes_per_iter, [self._observer])
+    self._eval_actor = self._actor(self.eval_env, self._policies.greedy,
+                                   max(1, self._eval_episodes))
 
   def _actor(self, env, policy, episodes, observers=()):
     return EpisodeActor(env, policy, self.train_step, episodes, observers)
@@ -99,13 +112,15 @@ class CollectWorker:
                           curriculum=dict(self._applied_curriculum))
     if self._init_episodes:
       self._run_collect(self._init_actor, report)
-      self._collect_actor.reset()  # its first time step went stale while the init actor ran
+      if self._policies is not None:  # a restarted server's second initial collection
+        self._collect_actor.reset()  # its first time step went stale while the init actor ran
     return report
 
   def run_iteration(self, iteration: int) -> WorkerReport:
     """Collect (and, when due, evaluate) with the policy already pulled for `iteration`."""
     self.apply_curriculum(iteration)
     report = WorkerReport(self.worker_index, iteration, curriculum=dict(self._applied_curriculum))
+    self._agent_policies()
     self._run_collect(self._collect_actor, report)
     if self._eval_episodes and iteration_sync.is_eval_iteration(
         iteration, self.params.eval_period_itrs, self.params.num_iter):
@@ -139,8 +154,9 @@ def follow_iterations(worker: CollectWorker, sync: iteration_sync.WorkerSync,
     if iteration == iteration_sync.INIT_ITERATION:
       report = worker.collect_initial_experience()
     else:
+      synced_variables = worker.synced_variables  # the first time, the agent is built
       pull_start = time.monotonic()
-      sync.update_policy(worker.synced_variables)
+      sync.update_policy(synced_variables)
       pulled_s = time.monotonic() - pull_start
       report = worker.run_iteration(iteration)
       report.policy_pull_seconds = pulled_s
@@ -164,6 +180,24 @@ def follow_iterations(worker: CollectWorker, sync: iteration_sync.WorkerSync,
       logging.warning('Iteration %d abandoned: %s', iteration, e)
     wait_start = time.monotonic()
     iteration = sync.wait_for_next_iteration()
+
+
+class AgentPolicies:
+  """A worker's policies, from the user's agent: the collect policy and the greedy one it
+  evaluates, both updated from the trainer's publications through `synced_variables`."""
+
+  def __init__(self, params: TrainParamsBase, collect_env, train_step, data_spec):
+    _, action_spec, time_step_spec = spec_utils.get_tensor_specs(collect_env)
+    agent, _ = program_setup.create_agent(params, time_step_spec, action_spec, train_step)
+    # The episodes were packed by the random policy's spec before the agent existed.
+    if episode_items.field_layout(agent.collect_data_spec) != episode_items.field_layout(data_spec):
+      raise ValueError(f'the agent collects {agent.collect_data_spec}, but its env and a random '
+                       f'policy give {data_spec}')
+    self.synced_variables = replay_tables.synced_variables(agent.collect_policy.variables(),
+                                                           train_step)
+    self.collect = py_tf_eager_policy.PyTFEagerPolicy(agent.collect_policy, use_tf_function=True)
+    self.greedy = py_tf_eager_policy.PyTFEagerPolicy(greedy_policy.GreedyPolicy(agent.policy),
+                                                     use_tf_function=True)
 
 
 class EpisodeStats:
