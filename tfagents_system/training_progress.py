@@ -1,4 +1,5 @@
 """The trainer's record of a run: TensorBoard summaries per iteration and status.json."""
+import os
 import time
 from typing import Dict, Optional
 
@@ -37,6 +38,11 @@ class TrainingProgress:
     # The launcher's stall bound must outlast the trainer's longest wait, for worker reports.
     self._status.update(num_iter=num_iter, done=False, failed=None,
                         worker_report_timeout_s=worker_report_timeout_s)
+    # A restarted trainer redoes the iterations since its checkpoint, whose summaries were
+    # written the first time (or only flushed: it may have been killed before it wrote
+    # status.json), and does not write them twice.
+    self._summarized_train_step = last_summarized_step(experiment.train_dir)
+    self._summarized_eval_step = last_summarized_step(experiment.eval_dir)
     self._start = time.monotonic()
     self._iterations_run = 0
 
@@ -65,11 +71,8 @@ class TrainingProgress:
     self._status['env_steps'] += summary.env_steps
     env_steps_per_sec = summary.env_steps / wall_seconds
     sgd_steps_per_sec = sgd_steps / wall_seconds
-    # A trainer restarted from a checkpoint redoes the iterations since; their
-    # summaries were written the first time, and are not written twice.
-    summarized_before = iteration < self._status['iteration']
     log_due = iteration % self._log_period_itrs == 0 or iteration == self._num_iter - 1
-    if log_due and not summarized_before:
+    if log_due and train_step > self._summarized_train_step:
       with self._train_writer.as_default(step=train_step):
         scalars = {ITERATION: iteration, ENV_STEPS: self.env_steps,
                    ENV_STEPS_PER_SEC: env_steps_per_sec, SGD_STEPS_PER_SEC: sgd_steps_per_sec,
@@ -82,7 +85,7 @@ class TrainingProgress:
           scalars[CURRICULUM_PREFIX + name] = value
         scalars.update(timing)
         _write_scalars(scalars)
-    if summary.eval_return is not None and not summarized_before:
+    if summary.eval_return is not None and train_step > self._summarized_eval_step:
       with self._eval_writer.as_default(step=train_step):
         _write_scalars({COLLECT_RETURN: summary.eval_return,
                         EPISODE_LENGTH: summary.eval_episode_length,
@@ -117,6 +120,18 @@ class TrainingProgress:
   def _update_status(self, **fields) -> None:
     self._status.update(fields, updated=time.time())
     self._experiment.write_status(self._status)
+
+
+def last_summarized_step(log_dir: str) -> int:
+  """The largest step of the summaries in `log_dir` (-1 if none): those of the newest events file
+  that holds any, since every trainer start writes a file of its own and steps only grow."""
+  for path in sorted(tf.io.gfile.glob(os.path.join(log_dir, 'events.out.tfevents.*')),
+                     reverse=True):
+    steps = [event.step for event in tf.compat.v1.train.summary_iterator(path)
+             if event.HasField('summary')]
+    if steps:
+      return max(steps)
+  return -1
 
 
 def _write_scalars(scalars) -> None:

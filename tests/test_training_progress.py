@@ -1,0 +1,52 @@
+"""The trainer's record of a run: a restarted trainer redoes the iterations since its checkpoint
+and summarizes none of them twice, even one whose summaries were flushed by a trainer killed
+before it wrote status.json."""
+import time
+
+import tensorflow as tf
+
+from tfagents_system.experiment_dir import ExperimentDir
+from tfagents_system.iteration_sync import IterationSummary
+from tfagents_system.iteration_sync import WorkerReport
+from tfagents_system.training_progress import TrainingProgress
+
+from training_run import read_scalars
+
+STEPS = 10
+
+
+def trainer_start(experiment):
+  """The TrainingProgress of a (re)started trainer, as sac_train makes it."""
+  time.sleep(1.1)  # events files are named by the second their writer started
+  return TrainingProgress(experiment, num_iter=10, log_period_itrs=1,
+                          train_writer=tf.summary.create_file_writer(experiment.train_dir),
+                          alpha=None, worker_report_timeout_s=60)
+
+
+def record(progress, iteration):
+  report = WorkerReport(0, iteration, env_steps=50, collect_episodes=1, collect_return_sum=-3.0,
+                        collect_length_sum=50, eval_episodes=1, eval_return_sum=-1.0,
+                        eval_length_sum=50)
+  progress.record_iteration(iteration, IterationSummary([report], []), (iteration + 1) * STEPS,
+                            wall_seconds=0.1, sgd_steps=STEPS, losses={'loss': 1.0}, timing={})
+
+
+def test_iterations_redone_after_a_restart_are_summarized_once(tmp_path):
+  experiment = ExperimentDir(str(tmp_path))
+  progress = trainer_start(experiment)
+  for iteration in range(4):
+    record(progress, iteration)
+  # Killed after iteration 3's summaries were flushed, before status.json said so.
+  status = experiment.read_status()
+  status['iteration'] = 3
+  experiment.write_status(status)
+
+  restarted = trainer_start(experiment)  # from its checkpoint at iteration 2
+  for iteration in range(2, 6):
+    record(restarted, iteration)
+
+  train = read_scalars(experiment.train_dir)
+  assert sorted(int(v) for _, v in train['Metrics/Iteration']) == list(range(6))
+  evaluated = read_scalars(experiment.eval_dir)['Metrics/AverageReturn']
+  assert sorted(step for step, _ in evaluated) == [(i + 1) * STEPS for i in range(6)]
+  assert experiment.read_status()['iteration'] == 6
