@@ -20,7 +20,7 @@ from tfagents_system import experiment_dir
 DEFAULT_RUN_ITERATIONS = {1: {True: 10, False: 30}, 2: {True: 12, False: 40}}
 BARE_COLLECT_EPISODES = {True: 10, False: 40}
 BARE_SGD_STEPS = {True: 300, False: 1000}
-# An absl log line: 'I1121 08:36:33.991445 140004930415488 program_setup.py:28] message'.
+# An absl log line: 'I1121 08:36:33.991445 140004930415488 supervised_program.py:33] message'.
 ABSL_LINE = re.compile(r'^[IWEF](\d{4} \d\d:\d\d:\d\d\.\d{6}) +\d+ \S+\] (.*)$')
 
 

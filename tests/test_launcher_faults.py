@@ -97,7 +97,7 @@ def test_no_status_rewrite_for_longer_than_the_bound_is_a_stall():
 
 
 def test_the_crash_line_has_the_last_crash_exception_and_the_os_error_before_it(tmp_path):
-  start = 'I1121 16:00:00.000 1 program_setup.py:53] replay buffer on CPUs [0]'
+  start = 'I1121 16:00:00.000 1 supervised_program.py:37] replay buffer on CPUs [0]'
   crash = [
       start,
       'E1121 16:06:38.035 15290 server_chttp2.cc:49] {"description":"No address added",'

@@ -21,20 +21,18 @@ flags.DEFINE_integer('run_seed', 0, 'Seed of this run; array tasks differ in it.
 FLAGS = flags.FLAGS
 
 
-def size_thread_pools_to_cpus():
-  """Sizes TensorFlow's thread pools to this process's CPUs; returns them."""
-  cpus = sorted(os.sched_getaffinity(0))
+def size_thread_pools_to_cpus() -> None:
+  """Sizes TensorFlow's thread pools to this process's CPUs."""
+  cpus = os.sched_getaffinity(0)
   tf.config.threading.set_intra_op_parallelism_threads(len(cpus))
   tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, len(cpus))))
-  return cpus
 
 
 def start_program(role: str) -> TrainParamsBase:
   """Ends with supervise, sizes TensorFlow's thread pools to this process's CPUs and loads
   TrainParams, with the run's overrides (a sweep task's) set as the launcher checked them."""
-  supervised_program.exit_with_supervise()
-  cpus = size_thread_pools_to_cpus()
-  logging.info('%s on CPUs %s', role, cpus)
+  cpus = supervised_program.start(role)
+  size_thread_pools_to_cpus()
   params = params_loading.load_train_params(
       FLAGS.params, FLAGS.config, ExperimentDir(FLAGS.root_dir).read_params_overrides())
   params.compute_config = {'role': role, 'cpus': cpus, 'num_workers': FLAGS.num_workers}

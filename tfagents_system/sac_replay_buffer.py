@@ -3,8 +3,6 @@
 It knows only its experiment dir and port: its tables are made from the run spec the launcher's
 checks wrote (replay_tables.py), so it starts without TrainParams, envs, an agent or tf-agents.
 """
-import os
-
 from absl import app
 from absl import flags
 from absl import logging
@@ -19,8 +17,7 @@ FLAGS = flags.FLAGS
 
 
 def main(_):
-  supervised_program.exit_with_supervise()
-  logging.info('replay buffer on CPUs %s', sorted(os.sched_getaffinity(0)))
+  supervised_program.start('replay buffer')
   experiment = experiment_dir.ExperimentDir(FLAGS.root_dir)
   specs = replay_tables.TableSpecs.from_run_spec(experiment.read_run_spec())
   # Loads the latest checkpoint in that dir on start: a restarted server has the

@@ -21,8 +21,8 @@ from tfagents_system import iteration_timing
 from tfagents_system import sweep
 from tfagents_system.progress_display import format_progress
 
-# program_setup.start_program logs '<role> on CPUs [...]' once each time a program starts.
-PROGRAM_START = re.compile(r'program_setup\.py:\d+\] .* on CPUs \[')
+# supervised_program.start logs '<role> on CPUs [...]' once each time a program starts.
+PROGRAM_START = re.compile(r'supervised_program\.py:\d+\] .* on CPUs \[')
 TASKSET = re.compile(r"\btaskset -c '?([0-9,-]+)")
 
 

@@ -4,8 +4,10 @@ import ctypes
 import os
 import signal
 import sys
+from typing import List
 
 from absl import flags
+from absl import logging
 
 flags.DEFINE_string('root_dir', None, 'Experiment dir.')
 
@@ -21,3 +23,12 @@ def exit_with_supervise() -> None:
   ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
   if os.getppid() != parent:  # it was gone already: no signal will come
     sys.exit(f'supervise (pid {parent}) is gone; exiting')
+
+
+def start(role: str) -> List[int]:
+  """What every program does first: ends with supervise, and logs its start (status.py counts
+  these lines) with the CPUs it is pinned to, which it returns."""
+  exit_with_supervise()
+  cpus = sorted(os.sched_getaffinity(0))
+  logging.info('%s on CPUs %s', role, cpus)
+  return cpus
