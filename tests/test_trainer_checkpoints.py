@@ -31,7 +31,7 @@ class Trainer:
     experiment = ExperimentDir(str(root))
     self.learner = sac_train.make_learner(experiment.root, self.train_step, self.agent)
     # Its pre-trace creates the optimizers' variables, before the checkpoint is restored.
-    sac_train.trace_before_data(
+    sac_train.compile_before_data(
         self.learner, TrainerReplay(self.agent.collect_data_spec, params.train_sequence_length,
                                     params.replay_capacity, params.train_batch_size),
         params.episode_length)

@@ -136,9 +136,9 @@ def test_an_item_gives_back_every_field_bit_for_bit():
     assert not values[3:].any()  # the padding
 
 
-def test_the_trainer_traces_its_sgd_loop_and_feed_before_any_data_once_for_all(tmp_path):
-  """What trace_before_data traces is what the first SGD steps and feeds run (start-up time),
-  for feeds of any number of episodes."""
+def test_the_trainer_compiles_its_sgd_loop_and_feed_before_any_data_once_for_all(tmp_path):
+  """What compile_before_data traces and first calls is what the first SGD steps and feeds run
+  (start-up time), for feeds of any number of episodes, and it changes no variable."""
   # pylint: disable=g-import-not-at-top
   from tfagents_system import params_loading
   from tfagents_system import program_setup
@@ -149,7 +149,13 @@ def test_the_trainer_traces_its_sgd_loop_and_feed_before_any_data_once_for_all(t
   sac_learner = sac_train.make_learner(str(tmp_path), train_step, agent)
   replay = TrainerReplay(agent.collect_data_spec, params.train_sequence_length,
                          params.replay_capacity, params.train_batch_size)
-  sac_train.trace_before_data(sac_learner, replay, params.episode_length)
+  before = [v.numpy() for v in agent.variables]
+  sac_train.compile_before_data(sac_learner, replay, params.episode_length)
+  # Its first calls of both, on an episode of zeros, left nothing behind.
+  assert replay.size == 0 and int(train_step.numpy()) == 0
+  assert int(agent._critic_optimizer.iterations.numpy()) == 0  # pylint: disable=protected-access
+  for value, variable in zip(before, agent.variables):
+    np.testing.assert_array_equal(value, variable.numpy(), err_msg=variable.name)
   traced = (sac_learner._train.experimental_get_tracing_count(),  # pylint: disable=protected-access
             replay.add_episodes.experimental_get_tracing_count())
 

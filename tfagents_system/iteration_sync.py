@@ -229,21 +229,25 @@ class TrainerSync:
                           PUBLICATION_KEY: tf.constant(self._publication, tf.int64)},
                          ITERATION_TABLE)
 
-  def load_replay(self) -> None:
-    """A trainer that (re)starts fills its replay from the durable table: a uniform resample
-    of as many episodes as that holds (Reverb cannot list a table), so sampling it is sampling
-    the durable buffer. The feed's items are in that table already."""
+  def read_durable_replay(self) -> list:
+    """What a trainer that (re)starts fills its replay with (fill_replay): a uniform resample of
+    as many episodes as the durable table holds (Reverb cannot list a table), so sampling it is
+    sampling the durable buffer. The feed's items are in that table already: it is emptied."""
     self._connection.call(lambda: self._connection.client.reset(FEED_TABLE), 'emptying the feed')
     episodes = self.replay_episodes
     if not episodes:
-      return
-    batches = self._connection.call(
+      return []
+    return self._connection.call(
         lambda: list(read_batches(self._connection.address, EXPERIENCE_TABLE, episodes)),
         'loading the replay buffer')
-    for batch in batches:
+
+  def fill_replay(self, durable_replay: list) -> None:
+    for batch in durable_replay:
       self.replay.add_episodes(batch.data)
-    logging.info('Trainer replay loaded: %d windows of episodes resampled from the %d of the '
-                 'replay buffer', self.replay.size, episodes)
+    if durable_replay:
+      logging.info('Trainer replay loaded: %d windows of episodes resampled from the %d of the '
+                   'replay buffer', self.replay.size,
+                   sum(len(batch.data) for batch in durable_replay))
 
   def feed(self) -> None:
     """Moves what the workers wrote since the last call into the trainer's replay."""

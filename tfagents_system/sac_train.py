@@ -15,6 +15,7 @@ import time
 from absl import app
 from absl import flags
 from absl import logging
+import numpy as np
 import tensorflow as tf
 from tf_agents.train import interval_trigger
 from tf_agents.train import learner
@@ -59,17 +60,30 @@ def make_learner(root_dir: str, train_step, agent) -> learner.Learner:
                          run_optimizer_variable_init=False)
 
 
-def trace_before_data(sac_learner: learner.Learner, replay: TrainerReplay,
-                      episode_length: int) -> None:
-  """Traces the loop of SGD steps on `replay` and the cutting of fed episodes into it before
-  the first SGD step, and so creates the optimizers' variables (make_learner). TensorFlow
-  traces a function that created variables once more: two traces, once."""
+def compile_before_data(sac_learner: learner.Learner, replay: TrainerReplay,
+                        episode_length: int) -> None:
+  """Traces the loop of SGD steps on `replay` and the cutting of fed episodes into it, and calls
+  both once, before the first SGD step. Tracing creates the optimizers' variables (make_learner;
+  TensorFlow traces a function that created variables once more: two traces, once); TensorFlow
+  optimizes a function's graph at its first call (0.7 s of one CPU for point-mass's SGD loop),
+  so both are first called on an episode of zeros, and every variable they changed is put back
+  (the agent's, its optimizers', the train step; the replay is emptied)."""
   item = episode_items.item_signature(replay.data_spec, episode_items.item_steps(episode_length))
-  replay.add_episodes.get_concrete_function(
+  feed = replay.add_episodes.get_concrete_function(
       tf.TensorSpec([None] + item.shape.as_list(), item.dtype))
   with sac_learner.strategy.scope(), common.soft_device_placement():
-    sac_learner._train.get_concrete_function(  # pylint: disable=protected-access
+    sgd = sac_learner._train.get_concrete_function(  # pylint: disable=protected-access
         tf.TensorSpec([], tf.int32), replay, LEARNER_PARALLEL_ITERATIONS)
+  learned = [v for v in sgd.variables if not replay.holds(v)]
+  values = [v.numpy() for v in learned]
+  zeros = tf.nest.map_structure(lambda spec: np.zeros(spec.shape, spec.dtype.as_numpy_dtype),
+                                replay.data_spec)
+  steps = episode_items.item_steps(episode_length)
+  feed(episode_items.pack(replay.data_spec, [zeros] * steps, steps)[None])
+  sac_learner.run(iterations=1, iterator=replay, parallel_iterations=LEARNER_PARALLEL_ITERATIONS)
+  replay.clear()
+  for variable, value in zip(learned, values):
+    variable.assign(value)
 
 
 def main(_):
@@ -104,18 +118,19 @@ def main(_):
   sac_learner = make_learner(experiment.root, train_step, agent)
   replay = TrainerReplay(agent.collect_data_spec, params.train_sequence_length,
                          params.replay_capacity, params.train_batch_size)
-  # Traced on a thread of its own while the trainer waits: for the replay server to start, then
-  # for the workers' initial episodes (the waits sleep). Done before the checkpoint is restored,
-  # since it creates the optimizers' variables.
-  pre_trace = futures.ThreadPoolExecutor(1).submit(trace_before_data, sac_learner, replay,
-                                                   params.episode_length)
+  # Compiled on a thread of its own while the trainer waits: for the replay server to start,
+  # then for the workers' initial episodes (the waits sleep). Done before the checkpoint is
+  # restored, since it creates the optimizers' variables, and before the replay is filled, since
+  # it empties it.
+  compiled = futures.ThreadPoolExecutor(1).submit(compile_before_data, sac_learner, replay,
+                                                  params.episode_length)
   try:
     sync = iteration_sync.TrainerSync(
         ReplayConnection(FLAGS.reverb_address, params.replay_reconnect_timeout_s),
         replay_tables.synced_variables(agent.collect_policy.variables(), train_step),
         FLAGS.num_workers, curriculum.names, replay, params.train_batch_size,
         params.worker_report_timeout_s)
-    sync.load_replay()
+    durable_replay = sync.read_durable_replay()
   except ReplayServerUnreachable as e:
     stop_with_error(str(e))
 
@@ -125,7 +140,8 @@ def main(_):
     # The untrained policy; its train step is 0 (a checkpoint of a run stopped in its initial
     # collection is of step 0 too).
     sync.publish(iteration_sync.INIT_ITERATION)
-  pre_trace.result()
+  compiled.result()
+  sync.fill_replay(durable_replay)
   checkpoints = TrainerCheckpoints(experiment, agent, train_step, sync.checkpoint_replay)
   checkpoints.start_policy_export()
 

@@ -36,6 +36,14 @@ class TrainerReplay:
   def size(self) -> int:
     return int(self._size.numpy())
 
+  def holds(self, variable: tf.Variable) -> bool:
+    """Whether `variable` is one of the ring's (its storage or its counters)."""
+    return any(variable is own for own in tf.nest.flatten(self._storage) + [self._size, self._next])
+
+  def clear(self) -> None:
+    self._size.assign(0)
+    self._next.assign(0)
+
   # Feeds come in batches of any size: one trace for all of them, not one per size.
   @tf.function(reduce_retracing=True)
   def add(self, windows) -> None:
