@@ -96,22 +96,17 @@ def make_tables(specs: TableSpecs) -> List[reverb.Table]:
           max_times_sampled=1,
           rate_limiter=reverb.rate_limiters.MinSize(1),
           signature=experience_signature),
-      reverb.Table(
-          VARIABLE_TABLE,
-          max_size=1,
-          sampler=reverb.selectors.Uniform(),
-          remover=reverb.selectors.Fifo(),
-          rate_limiter=reverb.rate_limiters.MinSize(1),
-          signature=specs.variables_signature()),
-      reverb.Table(
-          ITERATION_TABLE,
-          max_size=1,
-          sampler=reverb.selectors.Uniform(),
-          remover=reverb.selectors.Fifo(),
-          rate_limiter=reverb.rate_limiters.MinSize(1),
-          signature=ITERATION_SIGNATURE),
+      _latest_item_table(VARIABLE_TABLE, specs.variables_signature()),
+      _latest_item_table(ITERATION_TABLE, ITERATION_SIGNATURE),
       reverb.Table.queue(
           REPORT_TABLE,
           max_size=REPORT_QUEUE_SIZE,
           signature=report_signature(specs.report_length)),
   ]
+
+
+def _latest_item_table(name: str, signature) -> reverb.Table:
+  """A table of one item, the latest inserted (what the trainer publishes)."""
+  return reverb.Table(name, max_size=1, sampler=reverb.selectors.Uniform(),
+                      remover=reverb.selectors.Fifo(),
+                      rate_limiter=reverb.rate_limiters.MinSize(1), signature=signature)
