@@ -66,3 +66,8 @@ def test_the_replay_server_program_loads_no_tf_agents_and_no_user_code():
   assert not [m for m in loaded if m.startswith('tf_agents')]
   for heavy in ('program_setup', 'params_loading', 'envs', 'iteration_sync'):
     assert f'tfagents_system.{heavy}' not in loaded
+
+
+def test_the_tables_take_a_sweep_tasks_overrides():
+  spec = preflight.check_run(PARAMS, CONFIG, 0, {'n_episodes_in_buffer': 123})
+  assert replay_tables.TableSpecs.from_run_spec(spec).capacity_episodes == 123
