@@ -138,8 +138,9 @@ def test_an_item_gives_back_every_field_bit_for_bit():
 
 def test_the_trainer_compiles_its_sgd_loop_and_feed_before_any_data_once_for_all(tmp_path):
   """What compile_before_data traces and first calls is what the first SGD steps and feeds run
-  (start-up time), for feeds of any number of episodes, and it changes no variable."""
-  # pylint: disable=g-import-not-at-top
+  (start-up time), one trace each for feeds of any number of episodes, and it changes no
+  variable: the optimizers' are as a fresh optimizer's."""
+  # pylint: disable=g-import-not-at-top,protected-access
   from tfagents_system import params_loading
   from tfagents_system import program_setup
   from tfagents_system import sac_train
@@ -150,13 +151,19 @@ def test_the_trainer_compiles_its_sgd_loop_and_feed_before_any_data_once_for_all
   replay = TrainerReplay(agent.collect_data_spec, params.train_sequence_length,
                          params.replay_capacity, params.train_batch_size)
   before = [v.numpy() for v in agent.variables]
-  sac_train.compile_before_data(sac_learner, replay, params.episode_length)
+  sac_train.compile_before_data(sac_learner, agent, replay, params.episode_length)
   # Its first calls of both, on an episode of zeros, left nothing behind.
   assert replay.size == 0 and int(train_step.numpy()) == 0
-  assert int(agent._critic_optimizer.iterations.numpy()) == 0  # pylint: disable=protected-access
+  critic_optimizer = agent._critic_optimizer
+  assert int(critic_optimizer.iterations.numpy()) == 0
+  critic_variables = (agent._critic_network_1.trainable_variables +
+                      agent._critic_network_2.trainable_variables)
+  for slot in critic_optimizer.get_slot_names():  # Adam's moments, as a fresh optimizer's
+    for variable in critic_variables:
+      assert not critic_optimizer.get_slot(variable, slot).numpy().any(), (slot, variable.name)
   for value, variable in zip(before, agent.variables):
     np.testing.assert_array_equal(value, variable.numpy(), err_msg=variable.name)
-  traced = (sac_learner._train.experimental_get_tracing_count(),  # pylint: disable=protected-access
+  traced = (sac_learner._train.experimental_get_tracing_count(),
             replay.add_episodes.experimental_get_tracing_count())
 
   steps = episode_items.item_steps(params.episode_length)
@@ -169,6 +176,5 @@ def test_the_trainer_compiles_its_sgd_loop_and_feed_before_any_data_once_for_all
   sac_learner.run(iterations=2, iterator=replay,
                   parallel_iterations=sac_train.LEARNER_PARALLEL_ITERATIONS)
   assert int(train_step.numpy()) == 2
-  assert (sac_learner._train.experimental_get_tracing_count(),  # pylint: disable=protected-access
-          replay.add_episodes.experimental_get_tracing_count()) == traced == (2, 1)
-  # (the SGD loop's first trace created the optimizers' variables: TensorFlow traces it again)
+  assert (sac_learner._train.experimental_get_tracing_count(),
+          replay.add_episodes.experimental_get_tracing_count()) == traced == (1, 1)

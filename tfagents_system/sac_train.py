@@ -53,37 +53,54 @@ LEARNER_PARALLEL_ITERATIONS = 10
 
 def make_learner(root_dir: str, train_step, agent) -> learner.Learner:
   """The trainer's Learner, without the trace of agent.train that tf-agents' Learner runs at its
-  construction to create the optimizers' variables (seconds on one CPU): trace_before_data's
-  trace creates them, and the SGD steps run that trace."""
+  construction to create the optimizers' variables (seconds on one CPU): compile_before_data
+  creates them with one SGD step run eagerly."""
   return learner.Learner(root_dir, train_step, agent, direct_sampling=True,
                          checkpoint_interval=-1, summary_interval=0,
                          run_optimizer_variable_init=False)
 
 
-def compile_before_data(sac_learner: learner.Learner, replay: TrainerReplay,
+@contextlib.contextmanager
+def variables_put_back(variables):
+  """Puts `variables` back to their values before the block, and every variable created in it
+  to its value at its creation."""
+  values = [(variable, variable.numpy()) for variable in variables]
+
+  def remember_initial_value(next_creator, **kwargs):
+    variable = next_creator(**kwargs)
+    values.append((variable, variable.numpy()))
+    return variable
+
+  with tf.variable_creator_scope(remember_initial_value):
+    yield
+  for variable, value in values:
+    variable.assign(value)
+
+
+def compile_before_data(sac_learner: learner.Learner, agent, replay: TrainerReplay,
                         episode_length: int) -> None:
   """Traces the loop of SGD steps on `replay` and the cutting of fed episodes into it, and calls
-  both once, before the first SGD step. Tracing creates the optimizers' variables (make_learner;
-  TensorFlow traces a function that created variables once more: two traces, once); TensorFlow
-  optimizes a function's graph at its first call (0.7 s of one CPU for point-mass's SGD loop),
-  so both are first called on an episode of zeros, and every variable they changed is put back
-  (the agent's, its optimizers', the train step; the replay is emptied)."""
+  both once, before the first SGD step, on an episode of zeros; every variable this changes is
+  put back (the agent's, its optimizers', the train step; the replay is emptied).
+
+  The optimizers' variables are created first, by one SGD step run eagerly (0.5 s of one CPU for
+  point-mass), since TensorFlow traces a function that creates variables twice (2 s more). The
+  first call optimizes the traced graph (0.7 s), which would otherwise be the first SGD step's."""
   item = episode_items.item_signature(replay.data_spec, episode_items.item_steps(episode_length))
   feed = replay.add_episodes.get_concrete_function(
       tf.TensorSpec([None] + item.shape.as_list(), item.dtype))
-  with sac_learner.strategy.scope(), common.soft_device_placement():
-    sgd = sac_learner._train.get_concrete_function(  # pylint: disable=protected-access
-        tf.TensorSpec([], tf.int32), replay, LEARNER_PARALLEL_ITERATIONS)
-  learned = [v for v in sgd.variables if not replay.holds(v)]
-  values = [v.numpy() for v in learned]
   zeros = tf.nest.map_structure(lambda spec: np.zeros(spec.shape, spec.dtype.as_numpy_dtype),
                                 replay.data_spec)
   steps = episode_items.item_steps(episode_length)
-  feed(episode_items.pack(replay.data_spec, [zeros] * steps, steps)[None])
-  sac_learner.run(iterations=1, iterator=replay, parallel_iterations=LEARNER_PARALLEL_ITERATIONS)
+  with variables_put_back(list(agent.variables) + [sac_learner.train_step]):
+    feed(episode_items.pack(replay.data_spec, [zeros] * steps, steps)[None])
+    with sac_learner.strategy.scope(), common.soft_device_placement():
+      agent.train(replay.sample())
+      sac_learner._train.get_concrete_function(  # pylint: disable=protected-access
+          tf.TensorSpec([], tf.int32), replay, LEARNER_PARALLEL_ITERATIONS)
+    sac_learner.run(iterations=1, iterator=replay,
+                    parallel_iterations=LEARNER_PARALLEL_ITERATIONS)
   replay.clear()
-  for variable, value in zip(learned, values):
-    variable.assign(value)
 
 
 def main(_):
@@ -122,8 +139,8 @@ def main(_):
   # then for the workers' initial episodes (the waits sleep). Done before the checkpoint is
   # restored, since it creates the optimizers' variables, and before the replay is filled, since
   # it empties it.
-  compiled = futures.ThreadPoolExecutor(1).submit(compile_before_data, sac_learner, replay,
-                                                  params.episode_length)
+  compiled = futures.ThreadPoolExecutor(1).submit(
+      compile_before_data, sac_learner, agent, replay, params.episode_length)
   try:
     sync = iteration_sync.TrainerSync(
         ReplayConnection(FLAGS.reverb_address, params.replay_reconnect_timeout_s),
