@@ -3,8 +3,8 @@
 Tables on the replay server:
   experience      the replay buffer, an item per episode (episode_items.py): the durable copy,
                   checkpointed and reloaded on restarts.
-  experience_feed the same items, each read once by the trainer into its own copy, which it
-                  samples at memory speed (trainer_replay.py).
+  experience_feed the same items, each read once by the trainer (feed_reader.py) into its own
+                  copy, which it samples at memory speed (trainer_replay.py).
   variables       the latest policy variables and train step (ReverbVariableContainer).
   iteration       the iteration the latest policy was published for; tiny, so
                   workers can poll it cheaply while they wait.
@@ -23,7 +23,6 @@ abandon the iteration they were on and follow the new publication. Its own repla
 it had taken in; when that holds less than a batch and does not grow, it collects the
 random-policy episodes again.
 """
-import concurrent.futures
 import dataclasses
 import threading
 import time
@@ -35,6 +34,7 @@ import reverb
 import tensorflow as tf
 from tf_agents.experimental.distributed import reverb_variable_container
 
+from tfagents_system.feed_reader import FeedReader
 from tfagents_system.replay_connection import ReplayConnection
 from tfagents_system.replay_connection import ReplayServerLost
 from tfagents_system.replay_tables import EXPERIENCE_TABLE
@@ -185,9 +185,8 @@ class TrainerSync:
     self._report_timeout_s = worker_report_timeout_s
     self._publication: Optional[int] = None
     self._iteration: Optional[int] = None
-    # Closing a spent feed reader waits ~20 ms for its Reverb sampler to wind down, a wait
-    # of no use to the SGD steps that follow: it happens on this thread instead.
-    self._feed_closer = concurrent.futures.ThreadPoolExecutor(1, 'feed_closer')
+    self._feed = FeedReader(connection.address,
+                            lambda: self._connection.client.server_info()[FEED_TABLE])
     connection.same_server = self._publication_is_current_on
     connection.on_reconnect(self._connect_tf_clients)
     self._connect_tf_clients()
@@ -195,6 +194,7 @@ class TrainerSync:
   def _connect_tf_clients(self) -> None:
     self._container = reverb_variable_container.ReverbVariableContainer(
         self._connection.address, table_names=[VARIABLE_TABLE, ITERATION_TABLE])
+    self._feed.close()
 
   @property
   def replay_episodes(self) -> int:
@@ -251,17 +251,9 @@ class TrainerSync:
 
   def feed(self) -> None:
     """Moves what the workers wrote since the last call into the trainer's replay."""
-    self._connection.call(self._read_feed, 'reading the experience feed')
-
-  def _read_feed(self) -> None:
-    count = self._connection.client.server_info()[FEED_TABLE].current_size
-    if count:
-      batches = iter(read_batches(self._connection.address, FEED_TABLE, count))
-      for batch in batches:
-        self.replay.add_episodes(batch.data)
-      spent = [batches]
-      del batches  # the closer's list holds the last reference: the reader closes there
-      self._feed_closer.submit(spent.clear)
+    items = self._connection.call(self._feed.read, 'reading the experience feed')
+    for start in range(0, len(items), FEED_BATCH):
+      self.replay.add_episodes(np.stack(items[start:start + FEED_BATCH]))
 
   def train(self, run_steps: Callable[[TrainerReplay, int], T], steps: int, iteration: int,
             stop_requested: threading.Event) -> Optional[T]:
@@ -284,9 +276,7 @@ class TrainerSync:
     """Whether items arrived in the feed within SAMPLE_TIMEOUT_MS."""
     deadline = time.monotonic() + SAMPLE_TIMEOUT_MS / 1000
     while time.monotonic() < deadline and not stop_requested.is_set():
-      if self._connection.call(
-          lambda: self._connection.client.server_info()[FEED_TABLE].current_size,
-          'reading the experience feed'):
+      if self._connection.call(self._feed.has_items, 'reading the experience feed'):
         return True
       time.sleep(0.1)
     return False
