@@ -1,6 +1,7 @@
 """The trainer's feed reader against a real Reverb server: every item written is read once, in
 the order written, through one dataset kept open across reads, also when its sampler has taken
-an item before the read and when it ended for lack of items."""
+an item before the read; when its counts are off, a read ends within a bound and the next goes
+on from a new dataset."""
 import time
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 import reverb
 import tensorflow as tf
 
+from tfagents_system import feed_reader
 from tfagents_system.feed_reader import FeedReader
 from tfagents_system.replay_tables import FEED_TABLE
 
@@ -80,4 +82,23 @@ def test_a_feed_emptied_under_the_reader_is_read_on_from_a_new_dataset(server):
   assert set(feed.read()) <= {2}
   feed.write(2)
   assert feed.read() == [5, 6]
+  assert feed.reader.datasets_opened == 2
+
+
+def test_a_read_that_asks_for_a_missing_item_ends_and_the_next_goes_on(server):
+  """An item taken off the feed by someone else (only the trainer should read it) is counted as
+  the reader's: the read waits MISSING_ITEM_TIMEOUT_MS for it, no longer."""
+  feed = Feed(server)
+  feed.write(2)
+  assert feed.read() == [0, 1]
+  feed.write(1)
+  feed.taken_by_the_sampler()
+  feed.write(1)
+  taken, = feed.client.sample(FEED_TABLE, 1, emit_timesteps=False)  # item 3, behind its back
+  assert np.ravel(taken.data[0])[0] == 3
+  start = time.monotonic()
+  assert feed.read() == [2]
+  assert time.monotonic() - start < 2 * feed_reader.MISSING_ITEM_TIMEOUT_MS / 1000
+  feed.write(1)
+  assert feed.read() == [4]
   assert feed.reader.datasets_opened == 2

@@ -31,10 +31,9 @@ class Trainer:
     experiment = ExperimentDir(str(root))
     self.learner = sac_train.make_learner(experiment.root, self.train_step, self.agent)
     # Its pre-trace creates the optimizers' variables, before the checkpoint is restored.
-    sac_train.compile_before_data(
-        self.learner, self.agent, TrainerReplay(self.agent.collect_data_spec, params.train_sequence_length,
-                                    params.replay_capacity, params.train_batch_size),
-        params.episode_length)
+    replay = TrainerReplay(self.agent.collect_data_spec, params.train_sequence_length,
+                           params.replay_capacity, params.train_batch_size)
+    sac_train.compile_before_data(self.learner, self.agent, replay, params.episode_length)
     self.checkpoints = TrainerCheckpoints(experiment, self.agent, self.train_step,
                                           lambda: 'no replay in this test')
     shape = (params.train_batch_size, params.train_sequence_length)
