@@ -8,7 +8,7 @@ import argparse
 import json
 import time
 
-from tfagents_system import program_setup
+from tfagents_system.common import program_setup
 
 program_setup.size_thread_pools_to_cpus()  # as the programs do, before TensorFlow starts
 
@@ -20,7 +20,7 @@ from tf_agents.train.utils import spec_utils
 from tf_agents.utils import common
 
 from bench import common as bench_common
-from tfagents_system import params_loading
+from tfagents_system.common import params_loading
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 WARMUP_EPISODES = 2

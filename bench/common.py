@@ -89,7 +89,7 @@ def default_variables() -> Dict[str, str]:
 
 def planned_cpus(program: str, num_workers: int) -> List[int]:
   """The CPUs the launcher pins `program` to in a run of the default variables with N workers."""
-  from tfagents_system import cpu_plan  # pylint: disable=g-import-not-at-top
+  from tfagents_system.launcher import cpu_plan  # pylint: disable=g-import-not-at-top
   variables = default_variables()
   return cpu_plan.plan_run(sorted(os.sched_getaffinity(0)), int(variables['SAC_REVERB_CPUS']),
                            int(variables['SAC_TRAIN_CPUS']),
@@ -145,10 +145,10 @@ class ReplayServerProgram:
 
   def __enter__(self) -> 'ReplayServerProgram':
     # pylint: disable=g-import-not-at-top  # the launcher's port rule, TensorFlow only here
-    from tfagents_system import launch
-    from tfagents_system import preflight
-    from tfagents_system.experiment_dir import ExperimentDir
-    from tfagents_system.replay_connection import ReplayConnection
+    from tfagents_system.common.experiment_dir import ExperimentDir
+    from tfagents_system.launcher import launch
+    from tfagents_system.launcher import preflight
+    from tfagents_system.protocol.replay_connection import ReplayConnection
     params_file, config_file = self._args
     port = launch.choose_port(None)
     self._root_dir = tempfile.mkdtemp(prefix='bench_replay_')
@@ -253,11 +253,11 @@ class SystemRun:
 
   def train_summaries(self) -> Dict[str, np.ndarray]:
     """{tag: values in train step order} of the trainer's TensorBoard summaries."""
-    from tfagents_system import plot  # pylint: disable=g-import-not-at-top
+    from tfagents_system.tools import plot  # pylint: disable=g-import-not-at-top
     return {tag: series.values for tag, series in plot.load_runs([self.exp_dir])[0].train.items()}
 
   def program_pid(self, program: str) -> Optional[int]:
-    from tfagents_system import daemontools  # pylint: disable=g-import-not-at-top
+    from tfagents_system.launcher import daemontools  # pylint: disable=g-import-not-at-top
     return daemontools.svstat(os.path.join(self.exp_dir, 'services', program)).pid
 
   def stop(self) -> None:

@@ -22,7 +22,7 @@ import argparse
 import json
 import time
 
-from tfagents_system import program_setup
+from tfagents_system.common import program_setup
 
 program_setup.size_thread_pools_to_cpus()  # as the programs do, before TensorFlow starts
 
@@ -36,12 +36,12 @@ from tf_agents.train.utils import spec_utils
 
 from bench import bare_loops
 from bench import common
-from tfagents_system import episode_items
-from tfagents_system import iteration_sync
-from tfagents_system import params_loading
-from tfagents_system import replay_tables
-from tfagents_system.replay_connection import ReplayConnection
-from tfagents_system.trainer_replay import TrainerReplay
+from tfagents_system.common import params_loading
+from tfagents_system.protocol import episode_items
+from tfagents_system.protocol import iteration_sync
+from tfagents_system.protocol import replay_tables
+from tfagents_system.protocol.replay_connection import ReplayConnection
+from tfagents_system.trainer.trainer_replay import TrainerReplay
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 

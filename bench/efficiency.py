@@ -17,8 +17,8 @@ import numpy as np
 
 from bench import common
 from bench import shared_runs
-from tfagents_system import experiment_dir
-from tfagents_system import iteration_timing
+from tfagents_system.common import experiment_dir
+from tfagents_system.trainer import iteration_timing
 
 NUM_WORKERS = 1
 MINITAUR_EPISODE_STEPS = 200

@@ -31,11 +31,11 @@ def replay_bytes_per_transition(params_file: str, config_file: str, episodes: in
   # pylint: disable=g-import-not-at-top  # TensorFlow only where it is needed
   import tensorflow as tf
 
-  from tfagents_system import episode_items
-  from tfagents_system import iteration_sync
-  from tfagents_system import params_loading
-  from tfagents_system import program_setup
-  from tfagents_system import replay_tables
+  from tfagents_system.common import params_loading
+  from tfagents_system.common import program_setup
+  from tfagents_system.protocol import episode_items
+  from tfagents_system.protocol import iteration_sync
+  from tfagents_system.protocol import replay_tables
   config = common.write_config(config_file, params={'n_episodes_in_buffer': episodes})
   params = params_loading.load_train_params(params_file, config)
   time_step_spec, action_spec = program_setup.environment_specs(params)

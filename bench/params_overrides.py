@@ -1,7 +1,7 @@
 """Hyperparameters a benchmark's config changes: its "params" entry, e.g.
 {"eval_period_itrs": 2}, so that the system and the single-process baseline get exactly the
 same hyperparameters from one config. Set and checked as a sweep's are."""
-from tfagents_system import params_loading
+from tfagents_system.common import params_loading
 
 
 def apply(params, env_config) -> None:

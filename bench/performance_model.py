@@ -14,7 +14,7 @@ Each program's work in CPU milliseconds per iteration:
   server  = N·e·server_episode
 
 (e episodes of L steps per worker, S SGD steps, per iteration). Programs pinned to the same
-CPUs (the launcher's CPU plan, tfagents_system/cpu_plan.py) divide them: a group's time is its
+CPUs (the launcher's CPU plan, tfagents_system/launcher/cpu_plan.py) divide them: a group's time is its
 programs' work ÷ its CPUs, and no program goes faster than its own work on one CPU. The
 iteration lasts the slowest of those plus the latency of two 20 ms polls (a worker noticing the
 publication, the trainer noticing the last report), and that program is the bottleneck; the
@@ -32,9 +32,9 @@ import numpy as np
 
 from bench import common
 from bench import shared_runs
-from tfagents_system import cpu_plan
-from tfagents_system import experiment_dir
-from tfagents_system import iteration_timing
+from tfagents_system.common import experiment_dir
+from tfagents_system.launcher import cpu_plan
+from tfagents_system.trainer import iteration_timing
 
 POLL_LATENCY_MS = 2 * 0.5 * 20  # two polls every 20 ms, caught half-way on average
 NODE_CPUS = 32
@@ -163,7 +163,7 @@ def measured_run(workers: int, quick: bool) -> Dict[str, float]:
 
 
 def load_params(params_file: str, config_file: str):
-  from tfagents_system import params_loading  # pylint: disable=g-import-not-at-top
+  from tfagents_system.common import params_loading  # pylint: disable=g-import-not-at-top
   return params_loading.load_train_params(params_file, config_file)
 
 

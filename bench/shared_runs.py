@@ -13,7 +13,7 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 from bench import common
-from tfagents_system import experiment_dir
+from tfagents_system.common import experiment_dir
 
 # Iterations of the shared default-example runs: enough for each benchmark that reads them
 # (sync_overhead and efficiency want the most).

@@ -18,7 +18,7 @@ import argparse
 import json
 import time
 
-from tfagents_system import program_setup
+from tfagents_system.common import program_setup
 
 program_setup.size_thread_pools_to_cpus()  # all the machine's CPUs, before TensorFlow starts
 
@@ -32,10 +32,10 @@ from tf_agents.train.utils import spec_utils
 
 from bench import common
 from bench.in_process_replay import InProcessReplay
-from tfagents_system import iteration_sync
-from tfagents_system import params_loading
-from tfagents_system.curriculum import Curriculum
-from tfagents_system.curriculum import CurriculumCursor
+from tfagents_system.common import params_loading
+from tfagents_system.common.curriculum import Curriculum
+from tfagents_system.common.curriculum import CurriculumCursor
+from tfagents_system.protocol import iteration_sync
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 

@@ -1,5 +1,5 @@
 """Benchmark 3: the share of an iteration's wall time the iteration barrier costs, with the
-per-iteration timing breakdown the trainer writes (tfagents_system/iteration_timing.py), and
+per-iteration timing breakdown the trainer writes (tfagents_system/trainer/iteration_timing.py), and
 the iteration's wall time against its ideal on this machine.
 
 The default example runs as training_variables.sh sets it (N=2 workers). Sync overhead =
@@ -14,10 +14,10 @@ import numpy as np
 
 from bench import common
 from bench import shared_runs
-from tfagents_system import experiment_dir
-from tfagents_system import iteration_timing as timing
-from tfagents_system import params_loading
-from tfagents_system import training_progress
+from tfagents_system.common import experiment_dir
+from tfagents_system.common import params_loading
+from tfagents_system.trainer import iteration_timing as timing
+from tfagents_system.trainer import training_progress
 
 # The breakdown, in the order an iteration goes (trainer phases, then the workers' side).
 TRAINER_PHASES = [('publish', timing.PUBLISH_SECONDS), ('bookkeeping', timing.BOOKKEEPING_SECONDS),

@@ -15,7 +15,7 @@ read_variables_file() {
 }
 
 # Reads the variables file among a script's arguments: the first after the options that come
-# before it (--sweep FILE, --tasks LIST, --dry-run; tfagents_system/sweep.py parses them). Without
+# before it (--sweep FILE, --tasks LIST, --dry-run; tfagents_system/launcher/sweep.py parses them). Without
 # one, prints the usage line given first and exits.
 read_variables_file_among() {
   local usage=$1

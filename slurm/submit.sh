@@ -4,7 +4,7 @@
 # SAC_TRAIN_CPUS + SAC_NUM_COLLECT_WORKERS × SAC_COLLECT_WORKER_CPUS + 2 (per node with
 # --nodes, see README.md), after printing the sbatch command line; with --sweep, an array job
 # with a task per combination and seed of the sweep file, each asking for as many. --dry-run
-# prints and submits nothing. The logic lives in tfagents_system/slurm_job.py and sweep.py.
+# prints and submits nothing. The logic lives in tfagents_system/launcher/slurm_job.py and sweep.py.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/read_variables.sh
@@ -19,4 +19,4 @@ if [ -n "${SAC_PYTHON:-}" ]; then
   source "$repo/scripts/python.sh"
   python=$sac_python
 fi
-PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}" exec "$python" -m tfagents_system.slurm_job "$@"
+PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}" exec "$python" -m tfagents_system.launcher.slurm_job "$@"

@@ -1,10 +1,10 @@
 import pytest
 
-from tfagents_system.cpu_plan import CpuPlanError
-from tfagents_system.cpu_plan import format_cpu_list
-from tfagents_system.cpu_plan import parse_cpu_list
-from tfagents_system.cpu_plan import plan_cpus
-from tfagents_system.cpu_plan import plan_run
+from tfagents_system.launcher.cpu_plan import CpuPlanError
+from tfagents_system.launcher.cpu_plan import format_cpu_list
+from tfagents_system.launcher.cpu_plan import parse_cpu_list
+from tfagents_system.launcher.cpu_plan import plan_cpus
+from tfagents_system.launcher.cpu_plan import plan_run
 
 
 def test_parse_and_format_non_contiguous_lists():

@@ -3,9 +3,9 @@ import collections
 import numpy as np
 import pytest
 
-from tfagents_system.curriculum import ConfigError
-from tfagents_system.curriculum import Curriculum
-from tfagents_system.curriculum import CurriculumCursor
+from tfagents_system.common.curriculum import ConfigError
+from tfagents_system.common.curriculum import Curriculum
+from tfagents_system.common.curriculum import CurriculumCursor
 
 CONFIG = {'curriculum': {
     'mass': {'iters': [0, 2, 2, 5], 'range': [1.0, 4.0]},

@@ -3,10 +3,10 @@ import signal
 import subprocess
 import time
 
-from tfagents_system import daemontools
-from tfagents_system import processes
-from tfagents_system import run_stop
-from tfagents_system.daemontools import ServiceStatus
+from tfagents_system.launcher import daemontools
+from tfagents_system.launcher import processes
+from tfagents_system.launcher import run_stop
+from tfagents_system.launcher.daemontools import ServiceStatus
 
 
 def test_svstat_lines_are_parsed():

@@ -9,9 +9,9 @@ import pytest
 import reverb
 import tensorflow as tf
 
-from tfagents_system import feed_reader
-from tfagents_system.feed_reader import FeedReader
-from tfagents_system.replay_tables import FEED_TABLE
+from tfagents_system.protocol import feed_reader
+from tfagents_system.protocol.feed_reader import FeedReader
+from tfagents_system.protocol.replay_tables import FEED_TABLE
 
 ITEM = tf.TensorSpec((8,), tf.int64)
 

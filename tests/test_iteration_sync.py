@@ -12,16 +12,16 @@ import time
 import pytest
 import reverb
 
-from tfagents_system import iteration_sync
-from tfagents_system import params_loading
-from tfagents_system import preflight
-from tfagents_system import program_setup
-from tfagents_system import replay_tables
 from tfagents_system import workers
-from tfagents_system.curriculum import Curriculum
-from tfagents_system.experiment_dir import ExperimentDir
-from tfagents_system.replay_connection import ReplayConnection
-from tfagents_system.trainer_replay import TrainerReplay
+from tfagents_system.common import params_loading
+from tfagents_system.common import program_setup
+from tfagents_system.common.curriculum import Curriculum
+from tfagents_system.common.experiment_dir import ExperimentDir
+from tfagents_system.launcher import preflight
+from tfagents_system.protocol import iteration_sync
+from tfagents_system.protocol import replay_tables
+from tfagents_system.protocol.replay_connection import ReplayConnection
+from tfagents_system.trainer.trainer_replay import TrainerReplay
 
 from training_run import REPO
 

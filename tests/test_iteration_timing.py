@@ -1,9 +1,9 @@
-"""The per-iteration RunTime/* breakdown the trainer writes (tfagents_system/iteration_timing.py)."""
+"""The per-iteration RunTime/* breakdown the trainer writes (tfagents_system/trainer/iteration_timing.py)."""
 import pytest
 
-from tfagents_system import iteration_timing as timing
-from tfagents_system.iteration_sync import IterationSummary
-from tfagents_system.iteration_sync import WorkerReport
+from tfagents_system.protocol.iteration_sync import IterationSummary
+from tfagents_system.protocol.iteration_sync import WorkerReport
+from tfagents_system.trainer import iteration_timing as timing
 
 
 def test_overhead_is_what_the_iteration_took_beyond_the_busiest_program():

@@ -9,9 +9,9 @@ import tensorflow as tf
 
 from tfagents_system import minitaur_params
 from tfagents_system import point_mass_params
-from tfagents_system.params_checks import RULES
-from tfagents_system.params_checks import check_hyperparameters
-from tfagents_system.params_loading import ParamsError
+from tfagents_system.common.params_loading import ParamsError
+from tfagents_system.launcher.params_checks import check_hyperparameters
+from tfagents_system.launcher.params_checks import RULES
 from tfagents_system.train_params_base import TrainParamsBase
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -3,10 +3,10 @@ import textwrap
 
 import pytest
 
-from tfagents_system.curriculum import ConfigError
-from tfagents_system.params_loading import ParamsError
-from tfagents_system.params_loading import load_env_config
-from tfagents_system.params_loading import load_train_params
+from tfagents_system.common.curriculum import ConfigError
+from tfagents_system.common.params_loading import load_env_config
+from tfagents_system.common.params_loading import load_train_params
+from tfagents_system.common.params_loading import ParamsError
 from tfagents_system.train_params_base import TrainParamsBase
 
 

@@ -1,4 +1,4 @@
-"""tfagents_system.plot on summaries written like the trainer's, for two runs overlaid."""
+"""tfagents_system.tools.plot on summaries written like the trainer's, for two runs overlaid."""
 import os
 import subprocess
 import sys
@@ -8,11 +8,11 @@ from PIL import Image
 import pytest
 import tensorflow as tf
 
-from tfagents_system import experiment_dir
-from tfagents_system import plot
-from tfagents_system import training_progress
-from tfagents_system.iteration_sync import IterationSummary
-from tfagents_system.iteration_sync import WorkerReport
+from tfagents_system.common import experiment_dir
+from tfagents_system.protocol.iteration_sync import IterationSummary
+from tfagents_system.protocol.iteration_sync import WorkerReport
+from tfagents_system.tools import plot
+from tfagents_system.trainer import training_progress
 from training_run import REPO
 
 NUM_ITER = 10
@@ -58,7 +58,7 @@ def exp_dirs(tmp_path_factory):
 
 
 def run_plot(*args):
-  return subprocess.run([sys.executable, '-m', 'tfagents_system.plot', *args], cwd=REPO,
+  return subprocess.run([sys.executable, '-m', 'tfagents_system.tools.plot', *args], cwd=REPO,
                         capture_output=True, text=True, timeout=120)
 
 

@@ -8,11 +8,11 @@ import reverb
 import tensorflow as tf
 from tf_agents.experimental.distributed import reverb_variable_container
 
-from tfagents_system import episode_items
-from tfagents_system import params_loading
-from tfagents_system import preflight
-from tfagents_system import program_setup
-from tfagents_system import replay_tables
+from tfagents_system.common import params_loading
+from tfagents_system.common import program_setup
+from tfagents_system.launcher import preflight
+from tfagents_system.protocol import episode_items
+from tfagents_system.protocol import replay_tables
 
 from training_run import REPO
 

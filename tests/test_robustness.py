@@ -14,14 +14,14 @@ import psutil
 import pytest
 import tensorflow as tf
 
-from tfagents_system import params_loading
-from tfagents_system import program_setup
-from tfagents_system import robustness
-from tfagents_system import robustness_grid
+from tfagents_system.common import params_loading
+from tfagents_system.common import program_setup
+from tfagents_system.common.experiment_dir import ExperimentDir
 from tfagents_system.envs.point_mass import PointMassEnv
-from tfagents_system.experiment_dir import ExperimentDir
-from tfagents_system.policy_evaluation import load_greedy_policy
-from tfagents_system.trainer_checkpoints import TrainerCheckpoints
+from tfagents_system.tools import robustness
+from tfagents_system.tools import robustness_grid
+from tfagents_system.tools.policy_evaluation import load_greedy_policy
+from tfagents_system.trainer.trainer_checkpoints import TrainerCheckpoints
 from training_run import REPO
 
 PARAMS = 'tfagents_system/point_mass_params.py'

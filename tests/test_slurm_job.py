@@ -4,10 +4,10 @@ import sys
 
 import pytest
 
-from tfagents_system import daemontools
-from tfagents_system import slurm_job
-from tfagents_system.cpu_plan import CpuPlanError
-from tfagents_system.run_settings import RunSettings
+from tfagents_system.launcher import daemontools
+from tfagents_system.launcher import slurm_job
+from tfagents_system.launcher.cpu_plan import CpuPlanError
+from tfagents_system.launcher.run_settings import RunSettings
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -93,7 +93,7 @@ def test_workers_share_a_node_with_too_few_cpus():
 
 def test_srun_command_pins_the_worker_to_its_cpus_on_its_node():
   assert slurm_job.RemoteWorker('n2', 2, False).srun_command('sac_collect_0') == [
-      sys.executable, '-m', 'tfagents_system.srun_step', 'sac_collect_0',
+      sys.executable, '-m', 'tfagents_system.launcher.srun_step', 'sac_collect_0',
       'srun', '--job-name=sac_collect_0', '--nodes=1', '--ntasks=1', '--nodelist=n2',
       '--cpus-per-task=2', '--exact', '--export=ALL']
   assert slurm_job.RemoteWorker('n2', 2, True).srun_command('w')[-1] == '--overlap'
@@ -123,7 +123,7 @@ def test_service_of_a_remote_worker_is_not_pinned_here(tmp_path):
   assert 'taskset' not in run_file
   assert 'export OMP_NUM_THREADS=2\n' in run_file
   assert 'export TF_NUM_INTEROP_THREADS=2\n' in run_file
-  assert run_file.endswith('tfagents_system.srun_step w srun --job-name=w --nodes=1 --ntasks=1 '
+  assert run_file.endswith('tfagents_system.launcher.srun_step w srun --job-name=w --nodes=1 --ntasks=1 '
                            '--nodelist=n2 --cpus-per-task=2 --exact --export=ALL python -m w\n')
 
 

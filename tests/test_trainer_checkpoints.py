@@ -5,13 +5,13 @@ import pytest
 import tensorflow as tf
 from tf_agents.specs import tensor_spec
 
-from tfagents_system import params_loading
-from tfagents_system import policy_evaluation
-from tfagents_system import program_setup
 from tfagents_system import sac_train
-from tfagents_system.experiment_dir import ExperimentDir
-from tfagents_system.trainer_checkpoints import TrainerCheckpoints
-from tfagents_system.trainer_replay import TrainerReplay
+from tfagents_system.common import params_loading
+from tfagents_system.common import program_setup
+from tfagents_system.common.experiment_dir import ExperimentDir
+from tfagents_system.tools import policy_evaluation
+from tfagents_system.trainer.trainer_checkpoints import TrainerCheckpoints
+from tfagents_system.trainer.trainer_replay import TrainerReplay
 
 PARAMS = 'tfagents_system/point_mass_params.py'
 CONFIG = 'config/point_mass.json'

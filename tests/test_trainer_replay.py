@@ -7,8 +7,8 @@ import reverb
 import tensorflow as tf
 from tf_agents.trajectories import time_step as ts
 
-from tfagents_system import episode_items
-from tfagents_system.trainer_replay import TrainerReplay
+from tfagents_system.protocol import episode_items
+from tfagents_system.trainer.trainer_replay import TrainerReplay
 
 SPEC = {'observation': tf.TensorSpec([3], tf.float32), 'step': tf.TensorSpec([], tf.int64)}
 
@@ -141,9 +141,9 @@ def test_the_trainer_compiles_its_sgd_loop_and_feed_before_any_data_once_for_all
   (start-up time), one trace each for feeds of any number of episodes, and it changes no
   variable: the optimizers' are as a fresh optimizer's."""
   # pylint: disable=g-import-not-at-top,protected-access
-  from tfagents_system import params_loading
-  from tfagents_system import program_setup
   from tfagents_system import sac_train
+  from tfagents_system.common import params_loading
+  from tfagents_system.common import program_setup
   params = params_loading.load_train_params('tfagents_system/point_mass_params.py',
                                             'config/point_mass.json')
   agent, train_step = program_setup.create_agent(params, *program_setup.environment_specs(params))

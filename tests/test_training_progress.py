@@ -5,10 +5,10 @@ import time
 
 import tensorflow as tf
 
-from tfagents_system.experiment_dir import ExperimentDir
-from tfagents_system.iteration_sync import IterationSummary
-from tfagents_system.iteration_sync import WorkerReport
-from tfagents_system.training_progress import TrainingProgress
+from tfagents_system.common.experiment_dir import ExperimentDir
+from tfagents_system.protocol.iteration_sync import IterationSummary
+from tfagents_system.protocol.iteration_sync import WorkerReport
+from tfagents_system.trainer.training_progress import TrainingProgress
 
 from training_run import read_scalars
 

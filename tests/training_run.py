@@ -11,7 +11,7 @@ import uuid
 
 import tensorflow as tf
 
-from tfagents_system import run_stop
+from tfagents_system.launcher import run_stop
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECORDING_PARAMS = 'tests/params/recording_params.py'
@@ -112,7 +112,7 @@ class TrainingRun:
 
 
 def run_status(exp_dir):
-  result = subprocess.run([sys.executable, '-m', 'tfagents_system.status', exp_dir], cwd=REPO,
+  result = subprocess.run([sys.executable, '-m', 'tfagents_system.tools.status', exp_dir], cwd=REPO,
                           capture_output=True, text=True, timeout=60)
   assert result.returncode == 0, result.stderr
   return result.stdout

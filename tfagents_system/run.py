@@ -26,14 +26,14 @@ from absl import app
 from absl import flags
 import imageio
 
-from tfagents_system.curriculum import Curriculum
-from tfagents_system.experiment_dir import ExperimentDir
-from tfagents_system.progress_display import quiet_stderr
+from tfagents_system.common.curriculum import Curriculum
+from tfagents_system.common.experiment_dir import ExperimentDir
+from tfagents_system.launcher.progress_display import quiet_stderr
 
 with quiet_stderr():  # gym's notice, printed when tf-agents imports it
-  from tfagents_system import policy_evaluation
-  from tfagents_system import robustness
-  from tfagents_system.params_loading import load_train_params
+  from tfagents_system.common.params_loading import load_train_params
+  from tfagents_system.tools import policy_evaluation
+  from tfagents_system.tools import robustness
 
 flags.DEFINE_string('params', None, 'Python file defining class TrainParams.')
 flags.DEFINE_string('exp_dir', None, 'Experiment dir, e.g. logs/<SAC_EXP_NAME>.')

@@ -6,12 +6,12 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from tfagents_system import experiment_dir
-from tfagents_system import iteration_sync
-from tfagents_system import program_setup
 from tfagents_system import workers
-from tfagents_system.curriculum import Curriculum
-from tfagents_system.replay_connection import ReplayConnection
+from tfagents_system.common import experiment_dir
+from tfagents_system.common import program_setup
+from tfagents_system.common.curriculum import Curriculum
+from tfagents_system.protocol import iteration_sync
+from tfagents_system.protocol.replay_connection import ReplayConnection
 
 flags.DEFINE_integer('worker_index', None, 'Index of this worker; defaults to $SLURM_PROCID.')
 FLAGS = flags.FLAGS

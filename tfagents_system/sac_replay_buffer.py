@@ -8,9 +8,9 @@ from absl import flags
 from absl import logging
 import reverb
 
-from tfagents_system import experiment_dir
-from tfagents_system import replay_tables
-from tfagents_system import supervised_program
+from tfagents_system.common import experiment_dir
+from tfagents_system.common import supervised_program
+from tfagents_system.protocol import replay_tables
 
 flags.DEFINE_integer('port', None, 'Port the Reverb server listens on.')
 FLAGS = flags.FLAGS

@@ -21,19 +21,19 @@ from tf_agents.train import interval_trigger
 from tf_agents.train import learner
 from tf_agents.utils import common
 
-from tfagents_system import episode_items
-from tfagents_system import experiment_dir
-from tfagents_system import iteration_sync
-from tfagents_system import iteration_timing
-from tfagents_system import program_setup
-from tfagents_system import replay_tables
-from tfagents_system.curriculum import Curriculum
-from tfagents_system.replay_connection import ReplayConnection
-from tfagents_system.replay_connection import ReplayServerUnreachable
-from tfagents_system.trainer_checkpoints import SAVE_ERRORS
-from tfagents_system.trainer_checkpoints import TrainerCheckpoints
-from tfagents_system.trainer_replay import TrainerReplay
-from tfagents_system.training_progress import TrainingProgress
+from tfagents_system.common import experiment_dir
+from tfagents_system.common import program_setup
+from tfagents_system.common.curriculum import Curriculum
+from tfagents_system.protocol import episode_items
+from tfagents_system.protocol import iteration_sync
+from tfagents_system.protocol import replay_tables
+from tfagents_system.protocol.replay_connection import ReplayConnection
+from tfagents_system.protocol.replay_connection import ReplayServerUnreachable
+from tfagents_system.trainer import iteration_timing
+from tfagents_system.trainer.trainer_checkpoints import SAVE_ERRORS
+from tfagents_system.trainer.trainer_checkpoints import TrainerCheckpoints
+from tfagents_system.trainer.trainer_replay import TrainerReplay
+from tfagents_system.trainer.training_progress import TrainingProgress
 
 FLAGS = flags.FLAGS
 EXIT_FAILED = 3

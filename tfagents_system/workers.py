@@ -13,15 +13,15 @@ from tf_agents.train.utils import spec_utils
 from tf_agents.train.utils import train_utils
 from tf_agents.trajectories import time_step as ts
 
-from tfagents_system import episode_items
-from tfagents_system import iteration_sync
-from tfagents_system import program_setup
-from tfagents_system import replay_tables
-from tfagents_system.curriculum import Curriculum
-from tfagents_system.curriculum import CurriculumCursor
-from tfagents_system.iteration_sync import WorkerReport
-from tfagents_system.replay_connection import ReplayConnection
-from tfagents_system.replay_connection import ReplayServerLost
+from tfagents_system.common import program_setup
+from tfagents_system.common.curriculum import Curriculum
+from tfagents_system.common.curriculum import CurriculumCursor
+from tfagents_system.protocol import episode_items
+from tfagents_system.protocol import iteration_sync
+from tfagents_system.protocol import replay_tables
+from tfagents_system.protocol.iteration_sync import WorkerReport
+from tfagents_system.protocol.replay_connection import ReplayConnection
+from tfagents_system.protocol.replay_connection import ReplayServerLost
 from tfagents_system.train_params_base import TrainParamsBase
 
 

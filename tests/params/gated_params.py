@@ -2,9 +2,9 @@
 worker 1's collect env held at reset until the test opens `GatedEnv.gate`."""
 import threading
 
-from tfagents_system import iteration_sync
 from tfagents_system.envs.point_mass import PointMassEnv
 from tfagents_system.point_mass_params import TrainParams as PointMassParams
+from tfagents_system.protocol import iteration_sync
 
 BOUND_S = 120
 

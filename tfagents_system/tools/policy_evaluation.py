@@ -1,0 +1,67 @@
+"""Running a saved greedy policy: which checkpoint, its train step and iteration, one episode.
+
+Shared by run.py and the robustness sweeps (robustness.py); needs no Reverb.
+"""
+import os
+from typing import Callable, Optional, Tuple
+
+import numpy as np
+from tf_agents.policies import py_tf_eager_policy
+
+from tfagents_system.common.experiment_dir import ExperimentDir
+from tfagents_system.train_params_base import TrainParamsBase
+
+
+class CheckpointNotFound(ValueError):
+  """No such policy checkpoint, in one line."""
+
+
+def policy_checkpoint(experiment: ExperimentDir, name: str) -> str:
+  """The path of policy checkpoint `name` (a dir name under policies/checkpoints, or 'latest')."""
+  path = (experiment.latest_policy_checkpoint() if name == 'latest'
+          else os.path.join(experiment.policy_checkpoints_dir, name))
+  if not path or not os.path.isdir(path):
+    raise CheckpointNotFound(f'no policy checkpoint {name!r} in {experiment.policy_checkpoints_dir}')
+  return path
+
+
+def checkpoint_train_step(checkpoint: str) -> int:
+  return int(os.path.basename(checkpoint).rsplit('_', 1)[-1])
+
+
+def checkpoint_iteration(train_step: int, params: TrainParamsBase) -> int:
+  """The checkpoint at train step s closes iteration s / num_steps_per_iter - 1."""
+  return max(0, train_step // params.num_steps_per_iter - 1)
+
+
+def load_greedy_policy(experiment: ExperimentDir) -> py_tf_eager_policy.SavedModelPyTFEagerPolicy:
+  """The greedy SavedModel, with the variables it was exported with: update_from_checkpoint
+  gives it a checkpoint's."""
+  return py_tf_eager_policy.SavedModelPyTFEagerPolicy(experiment.greedy_policy_dir,
+                                                      load_specs_from_pbtxt=True)
+
+
+def eval_env(params: TrainParamsBase, seed: int):
+  args, kwargs = params.eval_env_args_kwargs()
+  return params.env_ctor(*args, seed=seed, **kwargs)
+
+
+def run_episode(env, policy,
+                on_frame: Optional[Callable[[np.ndarray], None]] = None) -> Tuple[float, int]:
+  """One episode from env.reset(): (return, length); `on_frame` gets every rendered frame, the
+  first one included."""
+  time_step = env.reset()
+  policy_state = policy.get_initial_state(1)
+  if on_frame:
+    on_frame(env.render('rgb_array'))
+  total, length = 0.0, 0
+  while not time_step.is_last():
+    step = policy.action(time_step, policy_state)
+    policy_state = step.state
+    time_step = env.step(step.action)
+    if on_frame:
+      on_frame(env.render('rgb_array'))
+    total += float(time_step.reward)
+    length += 1
+  return total, length
+

@@ -1,0 +1,74 @@
+"""Everything the trainer saves together, at one train step: its own state, the policy, the replay data.
+
+Trainer checkpoint: agent (networks, target networks, optimizers, alpha) and train step, in
+tf-agents' Learner layout (<exp>/train/checkpoints). Policy checkpoint: PolicySavedModelTrigger's
+layout (<exp>/policies/checkpoints/policy_checkpoint_<train step>). Replay: a Reverb checkpoint,
+written by the replay server into the dir it reloads from when it (re)starts.
+
+TensorFlow and Reverb both write a checkpoint under a temporary name and then rename it, so a
+failed save (a full disk) leaves the previous checkpoint as the latest.
+"""
+import concurrent.futures
+import os
+import threading
+from typing import Callable, Optional
+
+from absl import logging
+import tensorflow as tf
+from tf_agents.train import triggers
+from tf_agents.utils import common
+
+from tfagents_system.common.experiment_dir import ExperimentDir
+
+MAX_TRAINER_CHECKPOINTS = 3
+LOWEST_PRIORITY = 19  # nice: CPU time no other thread of the program wants
+# What a failed save raises: OSError and TensorFlow's errors for files, Reverb's for the replay
+# checkpoint (IndexError is how it raises RESOURCE_EXHAUSTED: no space left on the device;
+# RuntimeError a read-only disk, or a replay server that went away: replay_connection.py).
+SAVE_ERRORS = (OSError, tf.errors.OpError, IndexError, RuntimeError)
+
+
+class TrainerCheckpoints:
+  """Saves all three at the current train step; the caller saves only finite losses."""
+
+  def __init__(self, experiment: ExperimentDir, agent, train_step,
+               checkpoint_replay: Callable[[], str]):
+    self._train_step = train_step
+    self._checkpoint_replay = checkpoint_replay
+    # Restores the latest trainer checkpoint, if there is one.
+    self._trainer = common.Checkpointer(
+        experiment.trainer_checkpoints_dir, max_to_keep=MAX_TRAINER_CHECKPOINTS,
+        agent=agent, train_step=train_step)
+    self._trainer.initialize_or_restore()
+    self._experiment, self._agent = experiment, agent
+    self._policy: Optional[concurrent.futures.Future] = None
+
+  def start_policy_export(self) -> None:
+    """Starts exporting the policy SavedModels (seconds of tracing and writing) on a thread of
+    its own at the lowest CPU priority: it runs while the trainer waits, for the initial
+    episodes and at the iterations' barriers, instead of in the iteration that takes the first
+    policy checkpoint, which waits only for what is left of it. Their variable values are of
+    no particular step: run.py loads a policy checkpoint into them."""
+    if self._policy is None:
+      self._policy = concurrent.futures.ThreadPoolExecutor(1, 'policy_export').submit(
+          self._export_policy)
+
+  def _export_policy(self) -> triggers.PolicySavedModelTrigger:
+    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOWEST_PRIORITY)
+    return triggers.PolicySavedModelTrigger(self._experiment.policies_dir, self._agent,
+                                            self._train_step, interval=1,
+                                            start=-1)  # a policy checkpoint at every save
+
+  def save(self, policy: bool = True) -> None:
+    """Checkpoints the trainer, the replay data and (unless `policy` is False) the policy. The
+    checkpoint that marks the initial collection done leaves the untrained policy out, so that
+    the policy SavedModels are not on the way to the first SGD step; the first policy
+    checkpoint waits for them (start_policy_export)."""
+    step = int(self._train_step.numpy())
+    self._trainer.save(step)
+    if policy:
+      self.start_policy_export()
+      self._policy.result()(step)
+    replay_path = self._checkpoint_replay()
+    logging.info('Checkpointed trainer, %sreplay data (%s) at train step %d',
+                 'policy and ' if policy else '', replay_path, step)
