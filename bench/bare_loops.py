@@ -21,6 +21,7 @@ from tf_agents.utils import common
 
 from bench import common as bench_common
 from tfagents_system.common import params_loading
+from tfagents_system.train_params_base import COLLECT_ENV
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 WARMUP_EPISODES = 2
@@ -30,8 +31,7 @@ IN_MEMORY_BATCHES = 8
 
 def collect_env_steps_per_sec(params, episodes: int) -> float:
   """The worker's collect env and collect policy network, stepped by a plain Python loop."""
-  args, kwargs = params.collect_env_args_kwargs()
-  env = params.env_ctor(*args, seed=0, **kwargs)
+  env = params.create_env(COLLECT_ENV, seed=0)
   _, action_spec, time_step_spec = spec_utils.get_tensor_specs(env)
   agent, _ = program_setup.create_agent(params, time_step_spec, action_spec)
   policy = py_tf_eager_policy.PyTFEagerPolicy(agent.collect_policy, use_tf_function=True)

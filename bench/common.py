@@ -132,7 +132,7 @@ def run_pinned_child(module: str, args: Sequence[str], cpus: Optional[Sequence[i
 
 class ReplayServerProgram:
   """The replay server program (sac_replay_buffer) alone, for an example's params and config,
-  in a temporary experiment dir, optionally pinned; `client` reaches it once it listens."""
+  in a temporary experiment dir, optionally pinned; `connection` reaches it once it listens."""
 
   START_TIMEOUT_S = 120
 
@@ -141,7 +141,7 @@ class ReplayServerProgram:
     self._cpus = cpus
     self.process = None
     self.address = None
-    self.client = None
+    self.connection = None
 
   def __enter__(self) -> 'ReplayServerProgram':
     # pylint: disable=g-import-not-at-top  # the launcher's port rule, TensorFlow only here
@@ -162,7 +162,7 @@ class ReplayServerProgram:
         cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL='2'),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=preexec)
     self.address = f'localhost:{port}'
-    self.client = ReplayConnection(self.address, self.START_TIMEOUT_S).client
+    self.connection = ReplayConnection(self.address, self.START_TIMEOUT_S)
     return self
 
   def cpu_seconds(self) -> float:

@@ -32,15 +32,15 @@ import tensorflow as tf
 from tf_agents.experimental.distributed import reverb_variable_container
 from tf_agents.policies import py_tf_eager_policy
 from tf_agents.specs import array_spec
-from tf_agents.train.utils import spec_utils
 
 from bench import bare_loops
 from bench import common
 from tfagents_system.common import params_loading
 from tfagents_system.protocol import episode_items
-from tfagents_system.protocol import iteration_sync
 from tfagents_system.protocol import replay_tables
+from tfagents_system.protocol import trainer_side
 from tfagents_system.protocol.replay_connection import ReplayConnection
+from tfagents_system.train_params_base import COLLECT_ENV
 from tfagents_system.trainer.trainer_replay import TrainerReplay
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
@@ -55,8 +55,7 @@ def per_call_ms(fn, calls: int, warmup: int = 3) -> float:
 
 
 def env_and_policy_costs(params, agent, steps: int) -> dict:
-  args, kwargs = params.collect_env_args_kwargs()
-  env = params.env_ctor(*args, seed=0, **kwargs)
+  env = params.create_env(COLLECT_ENV, seed=0)
   action_spec = env.action_spec()
   rng = np.random.default_rng(0)
   time_step = env.reset()
@@ -79,13 +78,13 @@ def replay_costs(params, agent, train_step, server: common.ReplayServerProgram,
                  episodes: int) -> dict:
   """What an episode costs the worker that writes it, the server and the trainer that reads it."""
   writer = episode_items.EpisodeWriter(
-      server.client, [replay_tables.EXPERIENCE_TABLE, replay_tables.FEED_TABLE],
+      server.connection, [replay_tables.EXPERIENCE_TABLE, replay_tables.FEED_TABLE],
       agent.collect_data_spec, episode_items.item_steps(params.episode_length),
       params.train_sequence_length)
   steps = common.random_episode(agent.collect_data_spec, params.episode_length)
   replay = TrainerReplay(agent.collect_data_spec, params.train_sequence_length,
                          params.replay_capacity, params.train_batch_size)
-  sync = iteration_sync.TrainerSync(
+  sync = trainer_side.TrainerSync(
       ReplayConnection(server.address, params.replay_reconnect_timeout_s),
       replay_tables.synced_variables(agent.collect_policy.variables(), train_step),
       1, [], replay, params.train_batch_size, params.worker_report_timeout_s)
@@ -96,7 +95,7 @@ def replay_costs(params, agent, train_step, server: common.ReplayServerProgram,
         writer(step)
     writer.flush()
 
-  write(iteration_sync.FEED_BATCH)  # warms up the writer and traces the replay's functions
+  write(trainer_side.FEED_BATCH)  # warms up the writer and traces the replay's functions
   sync.feed()
   server_before = server.cpu_seconds()
   start = time.perf_counter()
@@ -139,10 +138,7 @@ def main():
   args = parser.parse_args()
   tf.get_logger().setLevel('ERROR')
   params = params_loading.load_train_params(args.params, args.config)
-  args_kwargs = params.collect_env_args_kwargs()
-  env = params.env_ctor(*args_kwargs[0], seed=0, **args_kwargs[1])
-  _, action_spec, time_step_spec = spec_utils.get_tensor_specs(env)
-  env.close()
+  time_step_spec, action_spec = program_setup.environment_specs(params)
   agent, train_step = program_setup.create_agent(params, time_step_spec, action_spec)
 
   steps = 300 if args.quick else 1000

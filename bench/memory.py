@@ -34,8 +34,8 @@ def replay_bytes_per_transition(params_file: str, config_file: str, episodes: in
   from tfagents_system.common import params_loading
   from tfagents_system.common import program_setup
   from tfagents_system.protocol import episode_items
-  from tfagents_system.protocol import iteration_sync
   from tfagents_system.protocol import replay_tables
+  from tfagents_system.protocol import trainer_side
   config = common.write_config(config_file, params={'n_episodes_in_buffer': episodes})
   params = params_loading.load_train_params(params_file, config)
   time_step_spec, action_spec = program_setup.environment_specs(params)
@@ -44,11 +44,11 @@ def replay_bytes_per_transition(params_file: str, config_file: str, episodes: in
   raw_bytes = sum(s.dtype.size * s.shape.num_elements() for s in tf.nest.flatten(spec))
 
   with common.ReplayServerProgram(params_file, config) as server:
-    client = server.client
+    connection = server.connection
     time.sleep(1)
     before = shared_runs.status_kib(server.process.pid, 'VmRSS')
     writer = episode_items.EpisodeWriter(
-        client, [replay_tables.EXPERIENCE_TABLE, replay_tables.FEED_TABLE], spec,
+        connection, [replay_tables.EXPERIENCE_TABLE, replay_tables.FEED_TABLE], spec,
         episode_items.item_steps(params.episode_length), params.train_sequence_length)
     steps = common.random_episode(spec, params.episode_length)
     for written in range(0, episodes, FEED_READ_EPISODES):
@@ -56,13 +56,13 @@ def replay_bytes_per_transition(params_file: str, config_file: str, episodes: in
         for step in steps:
           writer(step)
       writer.flush()
-      feed = client.server_info()[replay_tables.FEED_TABLE].current_size
-      for _ in iteration_sync.read_batches(server.address, replay_tables.FEED_TABLE, feed):
+      feed = connection.table_size(replay_tables.FEED_TABLE)
+      for _ in trainer_side.read_batches(server.address, replay_tables.FEED_TABLE, feed):
         pass
     writer.close()
     time.sleep(1)
     grown = (shared_runs.status_kib(server.process.pid, 'VmRSS') - before) * 1024
-    stored = client.server_info()[replay_tables.EXPERIENCE_TABLE].current_size
+    stored = connection.table_size(replay_tables.EXPERIENCE_TABLE)
     transitions = stored * params.episode_length
     return grown / transitions, raw_bytes, transitions
 

@@ -35,7 +35,9 @@ from bench.in_process_replay import InProcessReplay
 from tfagents_system.common import params_loading
 from tfagents_system.common.curriculum import Curriculum
 from tfagents_system.common.curriculum import CurriculumCursor
-from tfagents_system.protocol import iteration_sync
+from tfagents_system import workers
+from tfagents_system.train_params_base import COLLECT_ENV
+from tfagents_system.train_params_base import EVAL_ENV
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 
@@ -58,11 +60,9 @@ def main():
   args = parser.parse_args()
   params = params_loading.load_train_params(args.params, args.config)
 
-  collect_seed, eval_seed = iteration_sync.env_seeds(args.seed, 0)
-  collect_env = params.env_ctor(*params.collect_env_args_kwargs()[0], seed=collect_seed,
-                                **params.collect_env_args_kwargs()[1])
-  eval_env = params.env_ctor(*params.eval_env_args_kwargs()[0], seed=eval_seed,
-                             **params.eval_env_args_kwargs()[1])
+  collect_seed, eval_seed = workers.env_seeds(args.seed, 0)
+  collect_env = params.create_env(COLLECT_ENV, collect_seed)
+  eval_env = params.create_env(EVAL_ENV, eval_seed)
   _, action_spec, time_step_spec = spec_utils.get_tensor_specs(collect_env)
   agent, train_step = program_setup.create_agent(params, time_step_spec, action_spec)
 
@@ -110,8 +110,7 @@ def main():
     apply_curriculum(iteration)
     collect_actor.run()
     observer.flush()
-    evaluating = iteration_sync.is_eval_iteration(iteration, params.eval_period_itrs,
-                                                  params.num_iter)
+    evaluating = workers.is_eval_iteration(iteration, params.eval_period_itrs, params.num_iter)
     if args.system_order and evaluating and evaluate(iteration):
       break
     sac_learner.run(iterations=params.num_steps_per_iter, iterator=iterator)

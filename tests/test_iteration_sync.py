@@ -20,6 +20,8 @@ from tfagents_system.common.experiment_dir import ExperimentDir
 from tfagents_system.launcher import preflight
 from tfagents_system.protocol import iteration_sync
 from tfagents_system.protocol import replay_tables
+from tfagents_system.protocol import trainer_side
+from tfagents_system.protocol import worker_side
 from tfagents_system.protocol.replay_connection import ReplayConnection
 from tfagents_system.trainer.trainer_replay import TrainerReplay
 
@@ -102,7 +104,7 @@ def run(tmp_path):
       try:
         connection = ReplayConnection(address, params.replay_reconnect_timeout_s)
         worker = workers.CollectWorker(params, index, NUM_WORKERS, connection, 0, 0)
-        workers.follow_iterations(worker, iteration_sync.WorkerSync(connection, names),
+        workers.follow_iterations(worker, worker_side.WorkerSync(connection, names),
                                   connection, NUM_ITER)
       except Exception as e:  # pylint: disable=broad-except
         errors.append(e)
@@ -112,7 +114,7 @@ def run(tmp_path):
   try:
     replay = TrainerReplay(agent.collect_data_spec, params.train_sequence_length,
                            params.replay_capacity, params.train_batch_size)
-    sync = iteration_sync.TrainerSync(
+    sync = trainer_side.TrainerSync(
         ReplayConnection(address, params.replay_reconnect_timeout_s),
         replay_tables.synced_variables(agent.collect_policy.variables(), train_step),
         NUM_WORKERS, names, replay, params.train_batch_size, params.worker_report_timeout_s)
@@ -230,31 +232,37 @@ def test_reads_of_the_small_tables_give_up_on_an_empty_table(run):
   names = Curriculum.from_env_config(params.env_config).names
   server.restart_empty()
   address = f'localhost:{server.port}'
-  assert iteration_sync.read_items(address, replay_tables.ITERATION_TABLE,
-                                   replay_tables.ITERATION_SIGNATURE, 1) == []
-  assert iteration_sync.read_items(address, replay_tables.REPORT_TABLE,
-                                   replay_tables.report_signature(
-                                       iteration_sync.WorkerReport.array_length(names)), 2) == []
+  assert trainer_side.read_items(address, replay_tables.ITERATION_TABLE,
+                                 replay_tables.ITERATION_SIGNATURE, 1) == []
+  assert trainer_side.read_items(address, replay_tables.REPORT_TABLE,
+                                 replay_tables.report_signature(
+                                     iteration_sync.WorkerReport.array_length(names)), 2) == []
   sync.publish(0)
-  published = iteration_sync.read_items(address, replay_tables.ITERATION_TABLE,
-                                        replay_tables.ITERATION_SIGNATURE, 1)
+  published = trainer_side.read_items(address, replay_tables.ITERATION_TABLE,
+                                      replay_tables.ITERATION_SIGNATURE, 1)
   assert int(published[0][replay_tables.ITERATION_KEY]) == 0
 
 
-def test_a_connection_sees_a_server_that_starts_after_it_began_waiting_at_once():
-  """At every start of a run the replay server is the last program up; the others must see it
-  as soon as it listens, not after a gRPC channel's own reconnect backoff (seconds)."""
-  port = free_port()
-  started = []
 
-  def start_server():
-    time.sleep(3)
-    started.append((reverb.Server([reverb.Table.queue('q', 1)], port=port), time.monotonic()))
+def test_a_report_crosses_as_an_array_with_the_curriculum_values_its_envs_had():
+  names = ['mass', 'friction']
+  report = iteration_sync.WorkerReport(1, 4, env_steps=60, collect_episodes=2,
+                                       collect_return_sum=-3.5, publication=1_700_000_000_123_456,
+                                       curriculum={'mass': 1.5})
+  array = report.to_array(names)
+  assert array.shape == (iteration_sync.WorkerReport.array_length(names),)
+  assert iteration_sync.WorkerReport.from_array(array, names) == report
 
-  threading.Thread(target=start_server).start()
-  ReplayConnection(f'localhost:{port}', reconnect_timeout_s=30)
-  server, listening_at = started[0]
-  try:
-    assert time.monotonic() - listening_at < 0.5
-  finally:
-    server.stop()
+
+def test_a_summary_adds_up_the_reports_and_has_no_mean_without_episodes():
+  reports = [iteration_sync.WorkerReport(0, 2, env_steps=30, collect_episodes=1,
+                                         collect_return_sum=-4.0, collect_length_sum=30,
+                                         curriculum={'mass': 2.0}),
+             iteration_sync.WorkerReport(1, 2, env_steps=50, collect_episodes=3,
+                                         collect_return_sum=-8.0, collect_length_sum=50,
+                                         curriculum={'mass': 2.0})]
+  summary = iteration_sync.IterationSummary(reports, missing_workers=[2])
+  assert summary.env_steps == 80
+  assert summary.collect_return == -3.0 and summary.collect_episode_length == 20.0
+  assert summary.eval_return is None and summary.eval_episode_length is None
+  assert summary.curriculum == {'mass': 2.0}

@@ -64,7 +64,8 @@ def test_the_replay_server_program_loads_no_tf_agents_and_no_user_code():
        'print(json.dumps(sorted(sys.modules)))'],
       cwd=REPO, capture_output=True, text=True, check=True).stdout)
   assert not [m for m in loaded if m.startswith('tf_agents')]
-  for heavy in ('program_setup', 'params_loading', 'envs', 'iteration_sync'):
+  for heavy in ('common.program_setup', 'common.params_loading', 'envs', 'protocol.iteration_sync',
+                'protocol.trainer_side', 'protocol.worker_side'):
     assert f'tfagents_system.{heavy}' not in loaded
 
 

@@ -34,6 +34,7 @@ with quiet_stderr():  # gym's notice, printed when tf-agents imports it
   from tfagents_system.common.params_loading import load_train_params
   from tfagents_system.tools import policy_evaluation
   from tfagents_system.tools import robustness
+  from tfagents_system.train_params_base import EVAL_ENV
 
 flags.DEFINE_string('params', None, 'Python file defining class TrainParams.')
 flags.DEFINE_string('exp_dir', None, 'Experiment dir, e.g. logs/<SAC_EXP_NAME>.')
@@ -80,7 +81,7 @@ def main(_):
 
   policy = policy_evaluation.load_greedy_policy(experiment)
   policy.update_from_checkpoint(checkpoint)
-  env = policy_evaluation.eval_env(params, FLAGS.seed)
+  env = params.create_env(EVAL_ENV, FLAGS.seed)
   curriculum_values = Curriculum.from_env_config(params.env_config).values_at(iteration)
   if curriculum_values:
     env.set_state(curriculum_values)

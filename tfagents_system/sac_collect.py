@@ -10,7 +10,7 @@ from tfagents_system import workers
 from tfagents_system.common import experiment_dir
 from tfagents_system.common import program_setup
 from tfagents_system.common.curriculum import Curriculum
-from tfagents_system.protocol import iteration_sync
+from tfagents_system.protocol import worker_side
 from tfagents_system.protocol.replay_connection import ReplayConnection
 
 flags.DEFINE_integer('worker_index', None, 'Index of this worker; defaults to $SLURM_PROCID.')
@@ -28,8 +28,7 @@ def main(_):
   # the traceback in its log, and the launcher ends a run whose worker keeps crashing.
   worker = workers.CollectWorker(params, worker_index, FLAGS.num_workers, connection,
                                  FLAGS.run_seed, start)
-  sync = iteration_sync.WorkerSync(connection,
-                                   Curriculum.from_env_config(params.env_config).names)
+  sync = worker_side.WorkerSync(connection, Curriculum.from_env_config(params.env_config).names)
 
   workers.follow_iterations(worker, sync, connection, params.num_iter)
   logging.info('Training is complete; waiting to be stopped')

@@ -27,6 +27,7 @@ from tfagents_system.common.curriculum import Curriculum
 from tfagents_system.protocol import episode_items
 from tfagents_system.protocol import iteration_sync
 from tfagents_system.protocol import replay_tables
+from tfagents_system.protocol import trainer_side
 from tfagents_system.protocol.replay_connection import ReplayConnection
 from tfagents_system.protocol.replay_connection import ReplayServerUnreachable
 from tfagents_system.trainer import iteration_timing
@@ -142,7 +143,7 @@ def main(_):
   compiled = futures.ThreadPoolExecutor(1).submit(
       compile_before_data, sac_learner, agent, replay, params.episode_length)
   try:
-    sync = iteration_sync.TrainerSync(
+    sync = trainer_side.TrainerSync(
         ReplayConnection(FLAGS.reverb_address, params.replay_reconnect_timeout_s),
         replay_tables.synced_variables(agent.collect_policy.variables(), train_step),
         FLAGS.num_workers, curriculum.names, replay, params.train_batch_size,

@@ -15,6 +15,9 @@ from tf_agents.networks import actor_distribution_network
 from tf_agents.networks import actor_distribution_rnn_network
 
 ArgsKwargs = Tuple[Tuple[Any, ...], Dict[str, Any]]
+# The roles an env is built for: what workers collect experience with, and what they evaluate on.
+COLLECT_ENV = 'collect'
+EVAL_ENV = 'eval'
 
 
 class TrainParamsBase(abc.ABC):
@@ -85,6 +88,12 @@ class TrainParamsBase(abc.ABC):
 
   def eval_env_args_kwargs(self) -> ArgsKwargs:
     return (), {}
+
+  def create_env(self, role: str, seed: int):
+    """The env of `role` (COLLECT_ENV or EVAL_ENV): env_ctor with that role's args, and `seed`."""
+    args_kwargs = {COLLECT_ENV: self.collect_env_args_kwargs, EVAL_ENV: self.eval_env_args_kwargs}
+    args, kwargs = args_kwargs[role]()
+    return self.env_ctor(*args, seed=seed, **kwargs)
 
   def actor_ctor(self, observation_spec, action_spec):
     if self.recurrent:

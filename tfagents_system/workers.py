@@ -1,6 +1,7 @@
-"""A collect/eval worker: its environments, policies and actors, and one iteration of work."""
+"""A collect/eval worker: its environments, policies and actors, one iteration of work, and the
+worker's share of the run (its episodes, its env seeds, when it evaluates)."""
 import time
-from typing import Dict
+from typing import Dict, Tuple
 
 from absl import logging
 import tensorflow as tf
@@ -17,12 +18,34 @@ from tfagents_system.common import program_setup
 from tfagents_system.common.curriculum import Curriculum
 from tfagents_system.common.curriculum import CurriculumCursor
 from tfagents_system.protocol import episode_items
-from tfagents_system.protocol import iteration_sync
 from tfagents_system.protocol import replay_tables
+from tfagents_system.protocol.iteration_sync import INIT_ITERATION
 from tfagents_system.protocol.iteration_sync import WorkerReport
 from tfagents_system.protocol.replay_connection import ReplayConnection
 from tfagents_system.protocol.replay_connection import ReplayServerLost
+from tfagents_system.protocol.worker_side import WorkerSync
+from tfagents_system.train_params_base import COLLECT_ENV
+from tfagents_system.train_params_base import EVAL_ENV
 from tfagents_system.train_params_base import TrainParamsBase
+
+# Seeds of a worker's later starts: far from every first start's (run seeds below 1000).
+SEEDS_PER_START = 1_000_000
+
+
+def episode_share(total: int, worker_index: int, num_workers: int) -> int:
+  """This worker's part of `total` episodes split across all workers."""
+  return total // num_workers + (1 if worker_index < total % num_workers else 0)
+
+
+def env_seeds(run_seed: int, worker_index: int, start: int = 0) -> Tuple[int, int]:
+  """Distinct, reproducible (collect, eval) env seeds for every start of every worker of every
+  run seed: a restarted worker does not replay the start states it had."""
+  collect_seed = SEEDS_PER_START * start + 1000 * run_seed + 2 * worker_index
+  return collect_seed, collect_seed + 1
+
+
+def is_eval_iteration(iteration: int, eval_period_itrs: int, num_iter: int) -> bool:
+  return iteration % eval_period_itrs == 0 or iteration == num_iter - 1
 
 
 class CollectWorker:
@@ -33,12 +56,10 @@ class CollectWorker:
     self.params = params
     self.worker_index = worker_index
     self.start = start
-    collect_seed, eval_seed = iteration_sync.env_seeds(run_seed, worker_index, start)
+    collect_seed, eval_seed = env_seeds(run_seed, worker_index, start)
     tf.random.set_seed(collect_seed)  # the collect policy's action noise
-    args, kwargs = params.collect_env_args_kwargs()
-    self.collect_env = params.env_ctor(*args, seed=collect_seed, **kwargs)
-    args, kwargs = params.eval_env_args_kwargs()
-    self.eval_env = params.env_ctor(*args, seed=eval_seed, **kwargs)
+    self.collect_env = params.create_env(COLLECT_ENV, collect_seed)
+    self.eval_env = params.create_env(EVAL_ENV, eval_seed)
     logging.info('Worker %d (start %d): collect env seed %d, eval env seed %d',
                  worker_index, start, collect_seed, eval_seed)
 
@@ -50,10 +71,8 @@ class CollectWorker:
     self._data_spec = tensor_spec.from_spec(self._init_policy.collect_data_spec)
     self.train_step = train_utils.create_train_step()
     self._policies = None
-    self._init_episodes = iteration_sync.episode_share(
-        params.n_buffer_init_episodes, worker_index, num_workers)
-    self._eval_episodes = iteration_sync.episode_share(
-        params.n_eval_episodes, worker_index, num_workers)
+    self._init_episodes = episode_share(params.n_buffer_init_episodes, worker_index, num_workers)
+    self._eval_episodes = episode_share(params.n_eval_episodes, worker_index, num_workers)
     self._curriculum_cursor = CurriculumCursor(Curriculum.from_env_config(params.env_config))
     self._applied_curriculum: Dict[str, float] = {}
     self._connection = connection
@@ -75,7 +94,7 @@ class CollectWorker:
   def connect(self) -> None:
     """(Re)connects the collect actors to the replay server's experience tables."""
     self._observer = episode_items.EpisodeWriter(
-        self._connection.client, [replay_tables.EXPERIENCE_TABLE, replay_tables.FEED_TABLE],
+        self._connection, [replay_tables.EXPERIENCE_TABLE, replay_tables.FEED_TABLE],
         self._data_spec, episode_items.item_steps(self.params.episode_length),
         self.params.train_sequence_length)
     self._init_actor = self._actor(self.collect_env, self._init_policy,
@@ -108,7 +127,7 @@ class CollectWorker:
 
   def collect_initial_experience(self) -> WorkerReport:
     """This worker's share of the random-policy episodes that fill the buffer first."""
-    report = WorkerReport(self.worker_index, iteration_sync.INIT_ITERATION,
+    report = WorkerReport(self.worker_index, INIT_ITERATION,
                           curriculum=dict(self._applied_curriculum))
     if self._init_episodes:
       self._run_collect(self._init_actor, report)
@@ -122,8 +141,8 @@ class CollectWorker:
     report = WorkerReport(self.worker_index, iteration, curriculum=dict(self._applied_curriculum))
     self._agent_policies()
     self._run_collect(self._collect_actor, report)
-    if self._eval_episodes and iteration_sync.is_eval_iteration(
-        iteration, self.params.eval_period_itrs, self.params.num_iter):
+    if self._eval_episodes and is_eval_iteration(iteration, self.params.eval_period_itrs,
+                                                 self.params.num_iter):
       start = time.monotonic()
       episodes, return_sum, length_sum = self._eval_actor.run()
       report.eval_seconds = time.monotonic() - start
@@ -146,12 +165,12 @@ class CollectWorker:
     self.eval_env.close()
 
 
-def follow_iterations(worker: CollectWorker, sync: iteration_sync.WorkerSync,
+def follow_iterations(worker: CollectWorker, sync: WorkerSync,
                       connection: ReplayConnection, num_iter: int) -> None:
   """Works on every iteration the trainer publishes until training is over."""
 
   def work(iteration, waited_s):
-    if iteration == iteration_sync.INIT_ITERATION:
+    if iteration == INIT_ITERATION:
       report = worker.collect_initial_experience()
     else:
       synced_variables = worker.synced_variables  # the first time, the agent is built

@@ -2,9 +2,9 @@
 worker 1's collect env held at reset until the test opens `GatedEnv.gate`."""
 import threading
 
+from tfagents_system import workers
 from tfagents_system.envs.point_mass import PointMassEnv
 from tfagents_system.point_mass_params import TrainParams as PointMassParams
-from tfagents_system.protocol import iteration_sync
 
 BOUND_S = 120
 
@@ -28,5 +28,5 @@ class TrainParams(PointMassParams):
     self.replay_reconnect_timeout_s = 60
 
   def env_ctor(self, seed=None, *args, **kwargs):
-    gated = seed == iteration_sync.env_seeds(0, 1)[0]
+    gated = seed == workers.env_seeds(0, 1)[0]
     return (GatedEnv if gated else PointMassEnv)(seed, episode_length=self.episode_length)

@@ -359,7 +359,7 @@ def test_replay_checkpoint_that_cannot_be_written_fails_with_an_error_the_traine
       connection.on_reconnect(lambda: reconnects.append(1))
       with pytest.raises(SAVE_ERRORS, match='No space left on device|Read-only file system'):
         # As the trainer calls it: the server answers, so its error is raised, not retried.
-        connection.call(connection.client.checkpoint, 'checkpointing', attempts=3)
+        connection.call(connection.checkpoint, 'checkpointing', attempts=3)
       assert reconnects == []
     finally:
       server.stop()

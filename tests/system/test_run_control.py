@@ -8,7 +8,7 @@ import subprocess
 
 import numpy as np
 
-from tfagents_system.protocol.iteration_sync import env_seeds
+from tfagents_system.workers import env_seeds
 from training_run import TrainingRun
 
 

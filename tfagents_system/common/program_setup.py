@@ -10,6 +10,7 @@ from tf_agents.train.utils import train_utils
 from tfagents_system.common import params_loading
 from tfagents_system.common import supervised_program
 from tfagents_system.common.experiment_dir import ExperimentDir
+from tfagents_system.train_params_base import COLLECT_ENV
 from tfagents_system.train_params_base import TrainParamsBase
 
 flags.DEFINE_string('params', None, 'Python file defining class TrainParams.')
@@ -41,8 +42,7 @@ def start_program(role: str) -> TrainParamsBase:
 
 def environment_specs(params: TrainParamsBase):
   """(time_step_spec, action_spec) as tensor specs, read off a collect env."""
-  args, kwargs = params.collect_env_args_kwargs()
-  env = params.env_ctor(*args, seed=0, **kwargs)
+  env = params.create_env(COLLECT_ENV, seed=0)
   try:
     _, action_spec, time_step_spec = spec_utils.get_tensor_specs(env)
   finally:

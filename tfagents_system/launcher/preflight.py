@@ -13,14 +13,17 @@ import numpy as np
 import tensorflow as tf
 from tf_agents.train.utils import spec_utils
 
+from tfagents_system import workers
 from tfagents_system.common import params_loading
 from tfagents_system.common import program_setup
 from tfagents_system.common.curriculum import Curriculum
 from tfagents_system.common.experiment_dir import ExperimentDir
 from tfagents_system.launcher import params_checks
 from tfagents_system.protocol import episode_items
-from tfagents_system.protocol import iteration_sync
 from tfagents_system.protocol import replay_tables
+from tfagents_system.protocol.iteration_sync import WorkerReport
+from tfagents_system.train_params_base import COLLECT_ENV
+from tfagents_system.train_params_base import EVAL_ENV
 from tfagents_system.train_params_base import TrainParamsBase
 
 
@@ -36,14 +39,11 @@ def _one_line(error: Exception) -> str:
 def build_envs(params: TrainParamsBase, run_seed: int):
   """Worker 0's collect and eval envs, as the worker builds them."""
   envs = {}
-  seeds = dict(zip(('collect', 'eval'), iteration_sync.env_seeds(run_seed, 0)))
-  for role, args_kwargs in (('collect', params.collect_env_args_kwargs),
-                            ('eval', params.eval_env_args_kwargs)):
-    args, kwargs = args_kwargs()
+  for role, seed in zip((COLLECT_ENV, EVAL_ENV), workers.env_seeds(run_seed, 0)):
     try:
-      envs[role] = params.env_ctor(*args, seed=seeds[role], **kwargs)
+      envs[role] = params.create_env(role, seed)
     except Exception as e:  # pylint: disable=broad-except
-      raise PreflightError(f'env_ctor failed for the {role} env (seed {seeds[role]}): '
+      raise PreflightError(f'env_ctor failed for the {role} env (seed {seed}): '
                            f'{_one_line(e)}') from None
   return envs
 
@@ -79,7 +79,7 @@ def run_spec(params: TrainParamsBase, env) -> Dict[str, Any]:
                                    episode_items.item_steps(params.episode_length)),
       params.n_episodes_in_buffer,
       replay_tables.synced_variables(agent.collect_policy.variables(), train_step),
-      iteration_sync.WorkerReport.array_length(
+      WorkerReport.array_length(
           Curriculum.from_env_config(params.env_config).names))
   return {'time_step_spec': repr(time_step_spec),
           'action_spec': repr(action_spec),
@@ -112,9 +112,9 @@ def check_run(params_path: str, config_path: str, run_seed: int,
   params_checks.check_hyperparameters(params)
   envs = build_envs(params, run_seed)
   try:
-    check_action_spec(envs['collect'])
+    check_action_spec(envs[COLLECT_ENV])
     check_curriculum(params, envs)
-    return run_spec(params, envs['collect'])
+    return run_spec(params, envs[COLLECT_ENV])
   finally:
     for env in envs.values():
       env.close()

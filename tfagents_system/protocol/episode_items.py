@@ -83,10 +83,12 @@ def unpack(data_spec, items):
 
 class EpisodeWriter:
   """An actor observer writing each episode into the experience tables as one item (several
-  when it outgrows an item), once the episode ends. flush() sends what was written."""
+  when it outgrows an item), once the episode ends. flush() sends what was written.
 
-  def __init__(self, client, tables, data_spec, steps: int, sequence_length: int):
-    self._writer = client.trajectory_writer(num_keep_alive_refs=1)
+  `connection` gives it its Reverb writer: the program's ReplayConnection (or a reverb.Client)."""
+
+  def __init__(self, connection, tables, data_spec, steps: int, sequence_length: int):
+    self._writer = connection.trajectory_writer(num_keep_alive_refs=1)
     self._tables = list(tables)
     self._data_spec = data_spec
     self._item_steps = steps

@@ -8,7 +8,7 @@ error naming the address and how long it tried.
 """
 import socket
 import time
-from typing import Callable, Optional, TypeVar
+from typing import Callable, Dict, Optional, TypeVar
 
 from absl import logging
 import reverb
@@ -27,25 +27,46 @@ class ReplayServerLost(RuntimeError):
 
 
 class ReplayConnection:
-  """A client of the replay server that reconnects, within a bound, when the server restarts.
+  """The programs' one connection to the replay server; it reconnects, within a bound, when the
+  server restarts.
 
-  `same_server(client)` tells, once the server answers, whether it is still the instance the
-  caller's work lives on (the iteration sync sets it: the publication it follows is there).
-  Hooks added with `on_reconnect` rebuild what holds a connection of its own (TensorFlow-side
-  clients, writers).
+  Its server operations (table_info, insert, reset, checkpoint, trajectory_writer) are single
+  calls; `call` runs a piece of work made of them under the retry rule. `same_server()` tells,
+  once the server answers, whether it is still the instance the caller's work lives on (each
+  side of the iteration sync sets it: the publication it knows is there). Hooks added with
+  `on_reconnect` rebuild what holds a connection of its own (TensorFlow-side clients, writers).
   """
 
   def __init__(self, address: str, reconnect_timeout_s: float):
     self.address = address
     self._reconnect_timeout_s = reconnect_timeout_s
-    self.same_server: Callable[[reverb.Client], bool] = lambda _: True
+    self.same_server: Callable[[], bool] = lambda: True
     self._reconnect_hooks = []
-    self.client = self.wait_for_server()
+    self._client = self._wait_for_server()
 
   def on_reconnect(self, hook: Callable[[], None]) -> None:
     self._reconnect_hooks.append(hook)
 
-  def wait_for_server(self) -> reverb.Client:
+  def table_info(self, table: str) -> reverb.reverb_types.TableInfo:
+    return self._client.server_info()[table]
+
+  def table_size(self, table: str) -> int:
+    return self.table_info(table).current_size
+
+  def insert(self, data, priorities: Dict[str, float]) -> None:
+    self._client.insert(data, priorities)
+
+  def reset(self, table: str) -> None:
+    self._client.reset(table)
+
+  def checkpoint(self) -> str:
+    """A checkpoint of the server's tables; returns its path."""
+    return self._client.checkpoint()
+
+  def trajectory_writer(self, num_keep_alive_refs: int) -> reverb.TrajectoryWriter:
+    return self._client.trajectory_writer(num_keep_alive_refs)
+
+  def _wait_for_server(self) -> reverb.Client:
     """A client of the server, once it answers; retries with backoff while it (re)starts.
 
     A gRPC channel that failed to connect tries again on a backoff of its own (seconds), so a
@@ -71,21 +92,21 @@ class ReplayConnection:
         time.sleep(delay)
         delay = min(delay * 2, 10.0)
 
-  def reconnect(self) -> None:
-    self.client = self.wait_for_server()
+  def _reconnect(self) -> None:
+    self._client = self._wait_for_server()
     for hook in self._reconnect_hooks:
       hook()
 
-  def server_went_away(self) -> bool:
+  def _server_went_away(self) -> bool:
     """After a failed call: True (and reconnected) when the server does not answer or is a
     new instance; False when the same server answers, so the failure was not the connection's."""
     try:
-      self.client.server_info(timeout=PROBE_TIMEOUT_S)
-      if self.same_server(self.client):
+      self._client.server_info(timeout=PROBE_TIMEOUT_S)
+      if self.same_server():
         return False
     except Exception:  # pylint: disable=broad-except
       pass
-    self.reconnect()
+    self._reconnect()
     return True
 
   def call(self, fn: Callable[[], T], what: str, attempts: Optional[int] = None) -> T:
@@ -97,7 +118,7 @@ class ReplayConnection:
       try:
         return fn()
       except Exception as e:  # pylint: disable=broad-except
-        if not self.server_went_away():
+        if not self._server_went_away():
           raise
         if attempt == attempts:
           raise ReplayServerLost(f'the replay server went away while {what}') from e

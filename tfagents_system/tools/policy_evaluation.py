@@ -41,11 +41,6 @@ def load_greedy_policy(experiment: ExperimentDir) -> py_tf_eager_policy.SavedMod
                                                       load_specs_from_pbtxt=True)
 
 
-def eval_env(params: TrainParamsBase, seed: int):
-  args, kwargs = params.eval_env_args_kwargs()
-  return params.env_ctor(*args, seed=seed, **kwargs)
-
-
 def run_episode(env, policy,
                 on_frame: Optional[Callable[[np.ndarray], None]] = None) -> Tuple[float, int]:
   """One episode from env.reset(): (return, length); `on_frame` gets every rendered frame, the

@@ -44,6 +44,7 @@ from tfagents_system.tools.robustness_grid import grid_cells
 from tfagents_system.tools.robustness_grid import parse_grid
 from tfagents_system.tools.robustness_grid import SweepError
 from tfagents_system.tools.robustness_grid import trained_range
+from tfagents_system.train_params_base import EVAL_ENV
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -174,7 +175,7 @@ def _worker_cpus(jobs: Optional[int], num_tasks: int) -> List[int]:
 
 def _check_env_takes(params, axes: Sequence[Axis], seed: int) -> None:
   """Each value, given to an eval env as the sweep will: the env names what it rejects."""
-  env = policy_evaluation.eval_env(params, seed)
+  env = params.create_env(EVAL_ENV, seed)
   try:
     for axis in axes:
       for value in axis.values:
@@ -237,7 +238,7 @@ def evaluate_cell(params, policy, plan: SweepPlan, checkpoint: int, cell: int) -
   seeds = episode_seeds(plan.seed, len(cells), cell, plan.num_episodes)
   returns, lengths = [], []
   for episode, seed in enumerate(seeds):
-    env = policy_evaluation.eval_env(params, seed)
+    env = params.create_env(EVAL_ENV, seed)
     try:
       for name, value in updates:
         env.set_state({name: value})
