@@ -1,0 +1,114 @@
+"""A worker's side of the iteration protocol against a real Reverb server with the run's tables
+and the trainer's side publishing: a worker follows publications, not iteration numbers, pulls
+each one's policy, its reports reach the trainer, and when the server restarted under it, it
+abandons the iteration and follows the next publication."""
+import socket
+import threading
+
+import numpy as np
+import pytest
+import reverb
+import tensorflow as tf
+
+from tfagents_system.protocol import replay_tables
+from tfagents_system.protocol.iteration_sync import WorkerReport
+from tfagents_system.protocol.replay_connection import ReplayConnection
+from tfagents_system.protocol.replay_connection import ReplayServerLost
+from tfagents_system.protocol.trainer_side import TrainerSync
+from tfagents_system.protocol.worker_side import WorkerSync
+from tfagents_system.trainer.trainer_replay import TrainerReplay
+
+CURRICULUM = ['mass']
+BOUND_S = 60
+
+
+def free_port():
+  with socket.socket() as s:
+    s.bind(('localhost', 0))
+    return s.getsockname()[1]
+
+
+def synced_variables(value):
+  return replay_tables.synced_variables([tf.Variable(np.full(3, value, np.float32))],
+                                        tf.Variable(int(value), dtype=tf.int64))
+
+
+class Run:
+  """The run's tables on a port, a trainer's side publishing and a worker's side following."""
+
+  def __init__(self):
+    self.port = free_port()
+    self.specs = replay_tables.TableSpecs(
+        item_bytes=8, capacity_episodes=10, policy_variables=[[[3], 'float32']],
+        train_step=[[], 'int64'], report_length=WorkerReport.array_length(CURRICULUM))
+    self.start_server()
+    address = f'localhost:{self.port}'
+    self.trainer_variables = synced_variables(0)
+    replay = TrainerReplay({'x': tf.TensorSpec([1], tf.float32)}, 2, 10, 2)
+    self.trainer = TrainerSync(ReplayConnection(address, BOUND_S), self.trainer_variables, 1,
+                               CURRICULUM, replay, 2, BOUND_S)
+    self.worker_connection = ReplayConnection(address, BOUND_S)
+    self.worker = WorkerSync(self.worker_connection, CURRICULUM)
+
+  def start_server(self):
+    self.server = reverb.Server(replay_tables.make_tables(self.specs), port=self.port)
+
+  def publish(self, iteration, value):
+    for variable in tf.nest.flatten(self.trainer_variables):
+      variable.assign(tf.cast(tf.fill(tf.shape(variable), value), variable.dtype))
+    self.trainer.publish(iteration)
+
+  def next_iteration(self):
+    """The worker's wait for the next publication, bounded."""
+    result = []
+    waiting = threading.Thread(target=lambda: result.append(self.worker.wait_for_next_iteration()),
+                               daemon=True)
+    waiting.start()
+    waiting.join(BOUND_S)
+    assert result, 'no new publication seen'
+    return result[0]
+
+
+@pytest.fixture
+def run():
+  run = Run()
+  yield run
+  run.server.stop()
+
+
+def test_a_worker_follows_every_publication_once_with_its_policy(run):
+  pulled = synced_variables(-1)
+  for iteration, value in ((0, 1.0), (0, 2.0), (1, 3.0), (0, 4.0)):  # again; then a trainer
+    run.publish(iteration, value)                                    # resumed from iteration 0
+    assert run.next_iteration() == iteration
+    run.worker.update_policy(pulled)
+    np.testing.assert_array_equal(pulled[replay_tables.POLICY_KEY][0].numpy(), [value] * 3)
+    assert int(pulled[replay_tables.TRAIN_STEP_KEY].numpy()) == int(value)
+
+
+def test_a_report_reaches_the_trainer_as_the_answer_to_its_publication(run):
+  run.publish(2, 1.0)
+  assert run.next_iteration() == 2
+  run.worker.report(WorkerReport(0, 2, env_steps=40, collect_episodes=2, collect_return_sum=-6.0,
+                                 collect_length_sum=40, curriculum={'mass': 1.5}))
+  summary = run.trainer.gather(2, threading.Event())
+  assert summary.missing_workers == []
+  report, = summary.reports
+  assert report.publication == run.trainer.publication
+  assert (summary.env_steps, summary.collect_return, summary.curriculum) == (40, -3.0,
+                                                                             {'mass': 1.5})
+
+
+def test_a_worker_whose_server_restarted_abandons_its_iteration_and_follows_the_next(run):
+  run.publish(0, 1.0)
+  assert run.next_iteration() == 0
+  run.server.stop()
+  run.start_server()  # empty: the policy and the publication the worker followed are gone
+  with pytest.raises(ReplayServerLost):
+    run.worker_connection.call(lambda: run.worker.update_policy(synced_variables(-1)),
+                               'working on iteration 0', attempts=1)
+  run.publish(0, 2.0)  # the trainer's publication again, on the new server
+  assert run.next_iteration() == 0
+  pulled = synced_variables(-1)
+  run.worker.update_policy(pulled)
+  np.testing.assert_array_equal(pulled[replay_tables.POLICY_KEY][0].numpy(), [2.0] * 3)
