@@ -2,7 +2,6 @@
 import os
 
 from absl import flags
-from absl import logging
 import tensorflow as tf
 from tf_agents.train.utils import spec_utils
 from tf_agents.train.utils import train_utils

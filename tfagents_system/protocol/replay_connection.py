@@ -12,6 +12,10 @@ from typing import Callable, Dict, Optional, TypeVar
 
 from absl import logging
 import reverb
+from tf_agents.experimental.distributed import reverb_variable_container
+
+from tfagents_system.protocol.replay_tables import ITERATION_TABLE
+from tfagents_system.protocol.replay_tables import VARIABLE_TABLE
 
 T = TypeVar('T')
 PROBE_TIMEOUT_S = 5
@@ -27,14 +31,15 @@ class ReplayServerLost(RuntimeError):
 
 
 class ReplayConnection:
-  """The programs' one connection to the replay server; it reconnects, within a bound, when the
-  server restarts.
+  """A program's one connection to the replay server, holding every Reverb client the program
+  uses; it reconnects, within a bound, when the server restarts.
 
-  Its server operations (table_info, insert, reset, checkpoint, trajectory_writer) are single
-  calls; `call` runs a piece of work made of them under the retry rule. `same_server()` tells,
-  once the server answers, whether it is still the instance the caller's work lives on (each
-  side of the iteration sync sets it: the publication it knows is there). Hooks added with
-  `on_reconnect` rebuild what holds a connection of its own (TensorFlow-side clients, writers).
+  Its server operations (table_info, insert, reset, checkpoint, trajectory_writer, and push, pull
+  and update of the tables of tensors) are single calls; `call` runs a piece of work made of them
+  under the retry rule. `same_server()` tells, once the server answers, whether it is still the
+  instance the caller's work lives on (each side of the iteration sync sets it: the publication
+  it knows is there). Hooks added with `on_reconnect` rebuild what holds a stream of its own
+  (writers, datasets).
   """
 
   def __init__(self, address: str, reconnect_timeout_s: float):
@@ -43,6 +48,8 @@ class ReplayConnection:
     self.same_server: Callable[[], bool] = lambda: True
     self._reconnect_hooks = []
     self._client = self._wait_for_server()
+    # TensorFlow's own client, made once used: a server without the protocol's tables has none.
+    self._container = None
 
   def on_reconnect(self, hook: Callable[[], None]) -> None:
     self._reconnect_hooks.append(hook)
@@ -65,6 +72,24 @@ class ReplayConnection:
 
   def trajectory_writer(self, num_keep_alive_refs: int) -> reverb.TrajectoryWriter:
     return self._client.trajectory_writer(num_keep_alive_refs)
+
+  def push(self, values, table: str) -> None:
+    """Makes the nest of tensors `values` the item of `table` (VARIABLE_TABLE, ITERATION_TABLE)."""
+    self._variable_container().push(values, table)
+
+  def pull(self, table: str):
+    """The item of `table` (VARIABLE_TABLE, ITERATION_TABLE), a nest of tensors."""
+    return self._variable_container().pull(table)
+
+  def update(self, variables, table: str) -> None:
+    """Assigns the item of `table` (VARIABLE_TABLE, ITERATION_TABLE) to the nest `variables`."""
+    self._variable_container().update(variables, table)
+
+  def _variable_container(self) -> reverb_variable_container.ReverbVariableContainer:
+    if self._container is None:
+      self._container = reverb_variable_container.ReverbVariableContainer(
+          self.address, table_names=[VARIABLE_TABLE, ITERATION_TABLE])
+    return self._container
 
   def _wait_for_server(self) -> reverb.Client:
     """A client of the server, once it answers; retries with backoff while it (re)starts.
@@ -94,6 +119,7 @@ class ReplayConnection:
 
   def _reconnect(self) -> None:
     self._client = self._wait_for_server()
+    self._container = None
     for hook in self._reconnect_hooks:
       hook()
 

@@ -10,7 +10,6 @@ from absl import logging
 import numpy as np
 import reverb
 import tensorflow as tf
-from tf_agents.experimental.distributed import reverb_variable_container
 
 from tfagents_system.protocol.feed_reader import FeedReader
 from tfagents_system.protocol.iteration_sync import INIT_ITERATION
@@ -77,13 +76,7 @@ class TrainerSync:
     self._iteration: Optional[int] = None
     self._feed = FeedReader(connection.address, lambda: connection.table_info(FEED_TABLE))
     connection.same_server = self._publication_is_current
-    connection.on_reconnect(self._connect_tf_clients)
-    self._connect_tf_clients()
-
-  def _connect_tf_clients(self) -> None:
-    self._container = reverb_variable_container.ReverbVariableContainer(
-        self._connection.address, table_names=[VARIABLE_TABLE, ITERATION_TABLE])
-    self._feed.close()
+    connection.on_reconnect(self._feed.close)  # its dataset streams from the server that went away
 
   @property
   def replay_episodes(self) -> int:
@@ -112,10 +105,10 @@ class TrainerSync:
     self._connection.call(self._push, f'publishing iteration {iteration}')
 
   def _push(self) -> None:
-    self._container.push(self._variables, VARIABLE_TABLE)
-    self._container.push({ITERATION_KEY: tf.constant(self._iteration, tf.int64),
-                          PUBLICATION_KEY: tf.constant(self._publication, tf.int64)},
-                         ITERATION_TABLE)
+    self._connection.push(self._variables, VARIABLE_TABLE)
+    self._connection.push({ITERATION_KEY: tf.constant(self._iteration, tf.int64),
+                           PUBLICATION_KEY: tf.constant(self._publication, tf.int64)},
+                          ITERATION_TABLE)
 
   def read_durable_replay(self) -> list:
     """What a trainer that (re)starts fills its replay with (fill_replay): a uniform resample of

@@ -4,8 +4,6 @@ trainer's publications, pulls their policy and reports its own iterations.
 import time
 from typing import Optional, Sequence, Tuple
 
-from tf_agents.experimental.distributed import reverb_variable_container
-
 from tfagents_system.protocol.iteration_sync import WorkerReport
 from tfagents_system.protocol.replay_connection import ReplayConnection
 from tfagents_system.protocol.replay_connection import ReplayServerLost
@@ -26,12 +24,6 @@ class WorkerSync:
     self._poll_interval_s = poll_interval_s
     self._publication = -1
     connection.same_server = self._publication_is_current
-    connection.on_reconnect(self._connect_tf_clients)
-    self._connect_tf_clients()
-
-  def _connect_tf_clients(self) -> None:
-    self._container = reverb_variable_container.ReverbVariableContainer(
-        self._connection.address, table_names=[VARIABLE_TABLE, ITERATION_TABLE])
 
   def wait_for_next_iteration(self) -> int:
     """Blocks until the trainer publishes anew; returns the iteration it published."""
@@ -46,7 +38,7 @@ class WorkerSync:
     """(iteration, publication), or None while nothing is published."""
     if not self._connection.table_size(ITERATION_TABLE):
       return None
-    published = self._container.pull(ITERATION_TABLE)
+    published = self._connection.pull(ITERATION_TABLE)
     return int(published[ITERATION_KEY]), int(published[PUBLICATION_KEY])
 
   def _publication_is_current(self) -> bool:
@@ -57,7 +49,7 @@ class WorkerSync:
     """The policy of the publication this worker follows; the trainer pushed it first."""
     if not self._connection.table_size(VARIABLE_TABLE):
       raise ReplayServerLost("the policy is gone from the replay server")
-    self._container.update(variables_nest, VARIABLE_TABLE)
+    self._connection.update(variables_nest, VARIABLE_TABLE)
 
   def report(self, report: WorkerReport) -> None:
     report.publication = self._publication
