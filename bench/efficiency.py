@@ -18,7 +18,7 @@ import numpy as np
 from bench import common
 from bench import shared_runs
 from tfagents_system.common import experiment_dir
-from tfagents_system.trainer import iteration_timing
+from tfagents_system.common import summary_tags
 
 NUM_WORKERS = 1
 MINITAUR_EPISODE_STEPS = 200
@@ -34,7 +34,7 @@ def main(args):
   write_efficiency(args.out, 'collector_efficiency', 'Collector efficiency', 'env steps/s',
                    ('bare loop: env + collect policy', bare_collect),
                    ('worker in the system', summaries[
-                       iteration_timing.WORKER_COLLECT_ENV_STEPS_PER_SEC]), worker_cpus, 0.8)
+                       summary_tags.WORKER_COLLECT_ENV_STEPS_PER_SEC]), worker_cpus, 0.8)
   if not args.quick:  # point-mass only in a quick run (bench/__main__.py)
     write_efficiency(args.out, 'minitaur_collector_efficiency',
                      'Collector efficiency, Minitaur', 'env steps/s',
@@ -42,7 +42,7 @@ def main(args):
   write_efficiency(args.out, 'trainer_efficiency', 'Trainer efficiency', 'SGD steps/s',
                    ('bare SacAgent.train on in-memory batches', bare_sgd),
                    ('trainer in the system, sampling its replay',
-                    summaries[iteration_timing.SGD_PHASE_STEPS_PER_SEC]), trainer_cpus, 0.8)
+                    summaries[summary_tags.SGD_PHASE_STEPS_PER_SEC]), trainer_cpus, 0.8)
 
 
 def minitaur_collect_rates(worker_cpus):
@@ -60,7 +60,7 @@ def minitaur_collect_rates(worker_cpus):
     run.wait_until_done()
     summaries = run.train_summaries()
   return (('bare loop: Minitaur env + collect policy', bare[0]['env_steps_per_sec']),
-          ('worker in the system', summaries[iteration_timing.WORKER_COLLECT_ENV_STEPS_PER_SEC]))
+          ('worker in the system', summaries[summary_tags.WORKER_COLLECT_ENV_STEPS_PER_SEC]))
 
 
 def write_efficiency(out_dir, name, title, unit, bare, in_system, cpus, target):

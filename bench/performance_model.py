@@ -33,8 +33,8 @@ import numpy as np
 from bench import common
 from bench import shared_runs
 from tfagents_system.common import experiment_dir
+from tfagents_system.common import summary_tags
 from tfagents_system.launcher import cpu_plan
-from tfagents_system.trainer import iteration_timing
 
 POLL_LATENCY_MS = 2 * 0.5 * 20  # two polls every 20 ms, caught half-way on average
 NODE_CPUS = 32
@@ -153,12 +153,12 @@ def measured_run(workers: int, quick: bool) -> Dict[str, float]:
   SavedModels, seconds) would set the mean of a run this short."""
   summaries = shared_runs.default_example_run(workers, quick).summaries
   measured = {name: 1000 * float(np.median(common.after_warmup(summaries[tag]))) for name, tag in (
-      ('iteration', iteration_timing.ITERATION_SECONDS),
-      ('sgd', iteration_timing.SGD_SECONDS),
-      ('bookkeeping', iteration_timing.BOOKKEEPING_SECONDS),
-      ('barrier_wait', iteration_timing.BARRIER_WAIT_SECONDS))}
+      ('iteration', summary_tags.ITERATION_SECONDS),
+      ('sgd', summary_tags.SGD_SECONDS),
+      ('bookkeeping', summary_tags.BOOKKEEPING_SECONDS),
+      ('barrier_wait', summary_tags.BARRIER_WAIT_SECONDS))}
   measured['aggregate'] = float(np.median(common.after_warmup(
-      summaries[iteration_timing.COLLECT_PHASE_ENV_STEPS_PER_SEC])))
+      summaries[summary_tags.COLLECT_PHASE_ENV_STEPS_PER_SEC])))
   return measured
 
 

@@ -16,16 +16,17 @@ from bench import common
 from bench import shared_runs
 from tfagents_system.common import experiment_dir
 from tfagents_system.common import params_loading
-from tfagents_system.trainer import iteration_timing as timing
-from tfagents_system.trainer import training_progress
+from tfagents_system.common import summary_tags
 
 # The breakdown, in the order an iteration goes (trainer phases, then the workers' side).
-TRAINER_PHASES = [('publish', timing.PUBLISH_SECONDS), ('bookkeeping', timing.BOOKKEEPING_SECONDS),
-                  ('SGD', timing.SGD_SECONDS), ('barrier wait', timing.BARRIER_WAIT_SECONDS)]
-WORKER_PHASES = [('worker: wait for publication', timing.WORKER_PUBLICATION_WAIT_SECONDS),
-                 ('worker: policy pull', timing.WORKER_POLICY_PULL_SECONDS),
-                 ('worker: collect', timing.WORKER_COLLECT_SECONDS),
-                 ('worker: eval', timing.WORKER_EVAL_SECONDS)]
+TRAINER_PHASES = [('publish', summary_tags.PUBLISH_SECONDS),
+                  ('bookkeeping', summary_tags.BOOKKEEPING_SECONDS),
+                  ('SGD', summary_tags.SGD_SECONDS),
+                  ('barrier wait', summary_tags.BARRIER_WAIT_SECONDS)]
+WORKER_PHASES = [('worker: wait for publication', summary_tags.WORKER_PUBLICATION_WAIT_SECONDS),
+                 ('worker: policy pull', summary_tags.WORKER_POLICY_PULL_SECONDS),
+                 ('worker: collect', summary_tags.WORKER_COLLECT_SECONDS),
+                 ('worker: eval', summary_tags.WORKER_EVAL_SECONDS)]
 
 
 def main(args):
@@ -38,14 +39,14 @@ def main(args):
   summaries = shared_runs.default_example_run(workers, args.quick).summaries
   values = {tag: common.after_warmup(summaries[tag])
             for _, tag in TRAINER_PHASES + WORKER_PHASES + [
-                ('iteration', timing.ITERATION_SECONDS), ('overhead', timing.SYNC_OVERHEAD_FRACTION)]}
-  iteration = values[timing.ITERATION_SECONDS]
+                ('iteration', summary_tags.ITERATION_SECONDS), ('overhead', summary_tags.SYNC_OVERHEAD_FRACTION)]}
+  iteration = values[summary_tags.ITERATION_SECONDS]
   rows = [[name, f'{1000 * np.mean(values[tag]):.1f}', f'{100 * np.sum(values[tag]) / np.sum(iteration):.1f}%']
           for name, tag in TRAINER_PHASES]
   rows.append(['**iteration (trainer: sum of the above)**', f'{1000 * np.mean(iteration):.1f}', '100%'])
   rows += [[name, f'{1000 * np.mean(values[tag]):.1f}', f'{100 * np.sum(values[tag]) / np.sum(iteration):.1f}%']
            for name, tag in WORKER_PHASES]
-  overhead = values[timing.SYNC_OVERHEAD_FRACTION]
+  overhead = values[summary_tags.SYNC_OVERHEAD_FRACTION]
   mean_overhead = float(np.sum(overhead * iteration) / np.sum(iteration))
   rows.append(['**sync overhead** (median [min, max] per iteration)',
                f'{1000 * np.mean(overhead * iteration):.1f}',
@@ -53,7 +54,7 @@ def main(args):
                f'{common.verdict(100 * mean_overhead, 3, at_least=False)}'])
 
   params = params_loading.load_train_params(common.BENCH_PARAMS, common.DEFAULT_CONFIG)
-  env_steps = common.after_warmup(np.diff(summaries[training_progress.ENV_STEPS])) + (
+  env_steps = common.after_warmup(np.diff(summaries[summary_tags.ENV_STEPS])) + (
       params.n_eval_episodes * params.episode_length / params.eval_period_itrs)
   ideal = np.maximum(params.num_steps_per_iter / bare_sgd,
                      env_steps / (bare_collect * len(worker_cpus)))

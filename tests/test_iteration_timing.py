@@ -1,6 +1,7 @@
 """The per-iteration RunTime/* breakdown the trainer writes (tfagents_system/trainer/iteration_timing.py)."""
 import pytest
 
+from tfagents_system.common import summary_tags
 from tfagents_system.protocol.iteration_sync import IterationSummary
 from tfagents_system.protocol.iteration_sync import WorkerReport
 from tfagents_system.trainer import iteration_timing as timing
@@ -14,24 +15,24 @@ def test_overhead_is_what_the_iteration_took_beyond_the_busiest_program():
              WorkerReport(1, 3, env_steps=100, collect_seconds=0.8, eval_seconds=0.0,
                           policy_pull_seconds=0.01, publication_wait_seconds=0.7)]
   scalars = timing.timing_scalars(trainer, IterationSummary(reports, []), sgd_steps=100)
-  assert scalars[timing.ITERATION_SECONDS] == pytest.approx(1.6)
-  assert scalars[timing.SGD_PHASE_STEPS_PER_SEC] == pytest.approx(100)
+  assert scalars[summary_tags.ITERATION_SECONDS] == pytest.approx(1.6)
+  assert scalars[summary_tags.SGD_PHASE_STEPS_PER_SEC] == pytest.approx(100)
   # The slowest worker's phases; the mean worker's env steps/s; the workers side by side.
-  assert scalars[timing.WORKER_COLLECT_SECONDS] == 1.2
-  assert scalars[timing.WORKER_POLICY_PULL_SECONDS] == 0.03
-  assert scalars[timing.WORKER_PUBLICATION_WAIT_SECONDS] == 0.7
-  assert scalars[timing.WORKER_COLLECT_ENV_STEPS_PER_SEC] == pytest.approx((100 / 1.2 + 100 / 0.8) / 2)
-  assert scalars[timing.COLLECT_PHASE_ENV_STEPS_PER_SEC] == pytest.approx(200 / 1.2)
+  assert scalars[summary_tags.WORKER_COLLECT_SECONDS] == 1.2
+  assert scalars[summary_tags.WORKER_POLICY_PULL_SECONDS] == 0.03
+  assert scalars[summary_tags.WORKER_PUBLICATION_WAIT_SECONDS] == 0.7
+  assert scalars[summary_tags.WORKER_COLLECT_ENV_STEPS_PER_SEC] == pytest.approx((100 / 1.2 + 100 / 0.8) / 2)
+  assert scalars[summary_tags.COLLECT_PHASE_ENV_STEPS_PER_SEC] == pytest.approx(200 / 1.2)
   # Busiest: worker 0's 1.4s of collect + eval, more than 1.1s of bookkeeping and SGD.
-  assert scalars[timing.SYNC_OVERHEAD_FRACTION] == pytest.approx((1.6 - 1.4) / 1.6)
+  assert scalars[summary_tags.SYNC_OVERHEAD_FRACTION] == pytest.approx((1.6 - 1.4) / 1.6)
 
 
 def test_no_worker_reported():
   trainer = {timing.BOOKKEEPING: 0.0, timing.PUBLISH: 0.1, timing.SGD: 1.0,
              timing.BARRIER_WAIT: 0.9}
   scalars = timing.timing_scalars(trainer, IterationSummary([], [0, 1]), sgd_steps=100)
-  assert timing.WORKER_COLLECT_SECONDS not in scalars
-  assert scalars[timing.SYNC_OVERHEAD_FRACTION] == pytest.approx(1.0 / 2.0)
+  assert summary_tags.WORKER_COLLECT_SECONDS not in scalars
+  assert scalars[summary_tags.SYNC_OVERHEAD_FRACTION] == pytest.approx(1.0 / 2.0)
 
 
 def test_phase_clock_times_each_phase_since_the_last_lap(monkeypatch):
@@ -52,9 +53,9 @@ def test_worker_reports_round_trip_with_their_timings_and_curriculum():
 
 
 def pace(sgd, collect, evaluate=0.0):
-  return {timing.SGD_SECONDS: sgd, timing.WORKER_COLLECT_SECONDS: collect,
-          timing.WORKER_EVAL_SECONDS: evaluate, timing.ITERATION_SECONDS: max(sgd, collect) + 0.1,
-          timing.SYNC_OVERHEAD_FRACTION: 0.05}
+  return {summary_tags.SGD_SECONDS: sgd, summary_tags.WORKER_COLLECT_SECONDS: collect,
+          summary_tags.WORKER_EVAL_SECONDS: evaluate, summary_tags.ITERATION_SECONDS: max(sgd, collect) + 0.1,
+          summary_tags.SYNC_OVERHEAD_FRACTION: 0.05}
 
 
 def test_the_bottleneck_is_the_side_that_sets_the_pace_and_says_what_to_change():
@@ -66,4 +67,4 @@ def test_the_bottleneck_is_the_side_that_sets_the_pace_and_says_what_to_change()
   assert workers.startswith('collector-bound (SGD 0.30 s, busiest worker 1.20 s')
   assert 'SAC_NUM_COLLECT_WORKERS' in workers
   assert timing.bottleneck(pace(sgd=0.5, collect=0.5)).startswith('balanced (')
-  assert timing.bottleneck({timing.SGD_SECONDS: 0.5}) is None  # no worker reported
+  assert timing.bottleneck({summary_tags.SGD_SECONDS: 0.5}) is None  # no worker reported

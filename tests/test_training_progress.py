@@ -5,6 +5,7 @@ import time
 
 import tensorflow as tf
 
+from tfagents_system.common import summary_tags
 from tfagents_system.common.experiment_dir import ExperimentDir
 from tfagents_system.protocol.iteration_sync import IterationSummary
 from tfagents_system.protocol.iteration_sync import WorkerReport
@@ -46,7 +47,7 @@ def test_iterations_redone_after_a_restart_are_summarized_once(tmp_path):
     record(restarted, iteration)
 
   train = read_scalars(experiment.train_dir)
-  assert sorted(int(v) for _, v in train['Metrics/Iteration']) == list(range(6))
-  evaluated = read_scalars(experiment.eval_dir)['Metrics/AverageReturn']
+  assert sorted(int(v) for _, v in train[summary_tags.ITERATION]) == list(range(6))
+  evaluated = read_scalars(experiment.eval_dir)[summary_tags.RETURN]
   assert sorted(step for step, _ in evaluated) == [(i + 1) * STEPS for i in range(6)]
   assert experiment.read_status()['iteration'] == 6

@@ -12,9 +12,9 @@ import pytest
 from tf_agents.policies import py_tf_eager_policy
 from tf_agents.policies import random_py_policy
 
+from tfagents_system.common import summary_tags
 from tfagents_system.envs.point_mass import PointMassEnv
 from tfagents_system.launcher.cpu_plan import parse_cpu_list
-from tfagents_system.trainer import iteration_timing
 from training_run import TrainingRun
 from training_run import program_rows
 from training_run import read_scalars
@@ -180,36 +180,36 @@ def test_every_worker_env_received_exactly_the_curriculum_values_due(finished_ru
 
 def test_summaries_hold_the_training_and_eval_tags(finished_run):
   train = read_scalars(os.path.join(finished_run.exp_dir, 'train'))
-  for tag in ('Losses/critic_loss', 'Losses/actor_loss', 'Losses/alpha_loss', 'Losses/alpha',
-              'Metrics/AverageReturn', 'Metrics/AverageEpisodeLength',
-              'Metrics/EnvironmentSteps', 'RunTime/env_steps_per_sec',
-              'RunTime/sgd_steps_per_sec', 'Curriculum/mass', 'Curriculum/friction'):
+  for tag in summary_tags.LOSS_TAGS + (
+      summary_tags.ALPHA, summary_tags.RETURN, summary_tags.EPISODE_LENGTH,
+      summary_tags.ENV_STEPS, summary_tags.ENV_STEPS_PER_SEC, summary_tags.SGD_STEPS_PER_SEC,
+      summary_tags.CURRICULUM_PREFIX + 'mass', summary_tags.CURRICULUM_PREFIX + 'friction'):
     assert tag in train, tag
   # The curriculum value logged at each iteration is the one due then.
-  mass = dict(train['Curriculum/mass'])
+  mass = dict(train[summary_tags.CURRICULUM_PREFIX + 'mass'])
   assert mass[100] == pytest.approx(1.0) and mass[NUM_ITER * 100] == pytest.approx(2.0)
   assert mass[16 * 100] == pytest.approx(4 / 3)  # iteration 15
-  assert [s for s, _ in train['Metrics/Iteration']] == [100 * (k + 1) for k in range(NUM_ITER)]
+  assert [s for s, _ in train[summary_tags.ITERATION]] == [100 * (k + 1) for k in range(NUM_ITER)]
   evaluation = read_scalars(os.path.join(finished_run.exp_dir, 'eval'))
-  assert {'Metrics/AverageReturn', 'Metrics/AverageEpisodeLength'} <= set(evaluation)
-  eval_steps = [s for s, _ in evaluation['Metrics/AverageReturn']]
+  assert {summary_tags.RETURN, summary_tags.EPISODE_LENGTH} <= set(evaluation)
+  eval_steps = [s for s, _ in evaluation[summary_tags.RETURN]]
   assert eval_steps == [100 * (k + 1) for k in (0, 10, 20, 30, 40, 50, 59)]
 
 
 def test_summaries_and_status_break_each_iteration_down_in_time(finished_run):
   train = read_scalars(os.path.join(finished_run.exp_dir, 'train'))
-  for tag in (iteration_timing.ITERATION_SECONDS, iteration_timing.PUBLISH_SECONDS,
-              iteration_timing.SGD_SECONDS, iteration_timing.BARRIER_WAIT_SECONDS,
-              iteration_timing.WORKER_COLLECT_SECONDS, iteration_timing.WORKER_POLICY_PULL_SECONDS,
-              iteration_timing.WORKER_COLLECT_ENV_STEPS_PER_SEC,
-              iteration_timing.SYNC_OVERHEAD_FRACTION):
+  for tag in (summary_tags.ITERATION_SECONDS, summary_tags.PUBLISH_SECONDS,
+              summary_tags.SGD_SECONDS, summary_tags.BARRIER_WAIT_SECONDS,
+              summary_tags.WORKER_COLLECT_SECONDS, summary_tags.WORKER_POLICY_PULL_SECONDS,
+              summary_tags.WORKER_COLLECT_ENV_STEPS_PER_SEC,
+              summary_tags.SYNC_OVERHEAD_FRACTION):
     assert [s for s, _ in train[tag]] == [100 * (k + 1) for k in range(NUM_ITER)], tag
-  assert all(0 <= f < 1 for _, f in train[iteration_timing.SYNC_OVERHEAD_FRACTION])
+  assert all(0 <= f < 1 for _, f in train[summary_tags.SYNC_OVERHEAD_FRACTION])
   # Workers evaluate every eval_period_itrs iterations, and only then take eval time.
-  assert dict(train[iteration_timing.WORKER_EVAL_SECONDS])[100] > 0
-  assert dict(train[iteration_timing.WORKER_EVAL_SECONDS])[200] == 0
+  assert dict(train[summary_tags.WORKER_EVAL_SECONDS])[100] > 0
+  assert dict(train[summary_tags.WORKER_EVAL_SECONDS])[200] == 0
   status = finished_run.status()
-  assert status['timing'][iteration_timing.SGD_SECONDS] > 0
+  assert status['timing'][summary_tags.SGD_SECONDS] > 0
   first_step_age = time.time() - status['first_sgd_step_at']
   assert 0 < first_step_age < 900
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tfagents_system.common import summary_tags
 from training_run import REPO
 from training_run import TrainingRun
 from training_run import read_scalars
@@ -29,7 +30,8 @@ def log_of(run, program):
 
 
 def iterations_summarized(run):
-  return [int(v) for _, v in read_scalars(os.path.join(run.exp_dir, 'train'))['Metrics/Iteration']]
+  train = read_scalars(os.path.join(run.exp_dir, 'train'))
+  return [int(v) for _, v in train[summary_tags.ITERATION]]
 
 
 def assert_train_step_never_went_back_more_than_a_checkpoint_period(run):

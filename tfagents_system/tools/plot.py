@@ -30,6 +30,7 @@ import numpy as np
 from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.util import tensor_util
 
+from tfagents_system.common import summary_tags as tags
 from tfagents_system.common.experiment_dir import ExperimentDir
 from tfagents_system.launcher import sweep
 # pylint: enable=g-import-not-at-top,wrong-import-position
@@ -40,17 +41,6 @@ flags.DEFINE_boolean('sweep', False, "The dir given is a sweep's (slurm/submit.s
 
 FLAGS = flags.FLAGS
 
-# The tags training_progress.py writes (tests/test_plot.py checks they match). Not imported
-# from it: that would load tf-agents and Reverb, seconds more and gym's notice on stderr.
-RETURN = 'Metrics/AverageReturn'
-ENV_STEPS = 'Metrics/EnvironmentSteps'
-ITERATION = 'Metrics/Iteration'
-ALPHA = 'Losses/alpha'
-ENV_STEPS_PER_SEC = 'RunTime/env_steps_per_sec'
-SGD_STEPS_PER_SEC = 'RunTime/sgd_steps_per_sec'
-CURRICULUM_PREFIX = 'Curriculum/'
-# The Learner's, written by tf-agents' SAC agent.
-LOSS_TAGS = ('Losses/critic_loss', 'Losses/actor_loss', 'Losses/alpha_loss')
 # The accumulator's default keeps a sample of each tag; a curve needs every point.
 KEEP_EVERY_EVENT = {event_accumulator.TENSORS: 0}
 GRID_POINTS = 200
@@ -127,9 +117,9 @@ def against_env_steps(split: str, tag: str) -> Curve:
   """The env step count is its own tag, logged in each split at the steps the values are."""
   def curve(run):
     series = getattr(run, split)
-    if tag not in series or ENV_STEPS not in series:
+    if tag not in series or tags.ENV_STEPS not in series:
       return None
-    env_steps, values = series[ENV_STEPS], series[tag]
+    env_steps, values = series[tags.ENV_STEPS], series[tag]
     _, at_x, at_y = np.intersect1d(env_steps.steps, values.steps, return_indices=True)
     return env_steps.values[at_x], values.values[at_y]
   return curve
@@ -144,7 +134,7 @@ def against_wall_time(split: str, tag: str) -> Curve:
 
 def against_iteration(tag: str) -> Curve:
   def curve(run):
-    series, iterations = run.train.get(tag), run.train.get(ITERATION)
+    series, iterations = run.train.get(tag), run.train.get(tags.ITERATION)
     if series is None or iterations is None:
       return None
     return steps_to_iterations(series.steps, iterations), series.values
@@ -181,27 +171,27 @@ def figure_panels(runs: Sequence[Run]) -> Dict[str, List[Panel]]:
   figures = {
       'returns': [
           Panel('Eval return vs env steps', 'env steps', 'return',
-                against_env_steps('eval', RETURN)),
+                against_env_steps('eval', tags.RETURN)),
           Panel('Collect return vs env steps', 'env steps', 'return',
-                against_env_steps('train', RETURN)),
+                against_env_steps('train', tags.RETURN)),
           Panel('Eval return vs wall time', 'wall time (min)', 'return',
-                against_wall_time('eval', RETURN)),
+                against_wall_time('eval', tags.RETURN)),
           Panel('Collect return vs wall time', 'wall time (min)', 'return',
-                against_wall_time('train', RETURN)),
+                against_wall_time('train', tags.RETURN)),
       ],
       'losses': [Panel(tag, 'iteration', tag.split('/')[-1], against_iteration(tag))
-                 for tag in LOSS_TAGS + (ALPHA,)],
+                 for tag in tags.LOSS_TAGS + (tags.ALPHA,)],
       'throughput': [
           Panel('Env steps per second', 'iteration', 'env steps/s',
-                against_iteration(ENV_STEPS_PER_SEC)),
+                against_iteration(tags.ENV_STEPS_PER_SEC)),
           Panel('SGD steps per second', 'iteration', 'SGD steps/s',
-                against_iteration(SGD_STEPS_PER_SEC)),
+                against_iteration(tags.SGD_STEPS_PER_SEC)),
       ],
   }
   curriculum = sorted({tag for run in runs for tag in run.train
-                       if tag.startswith(CURRICULUM_PREFIX)})
+                       if tag.startswith(tags.CURRICULUM_PREFIX)})
   if curriculum:
-    figures['curriculum'] = [Panel(tag, 'iteration', tag[len(CURRICULUM_PREFIX):],
+    figures['curriculum'] = [Panel(tag, 'iteration', tag[len(tags.CURRICULUM_PREFIX):],
                                    against_iteration(tag)) for tag in curriculum]
   return figures
 
@@ -291,9 +281,9 @@ class RunOutcome:
 
 
 def run_outcome(run: Run) -> RunOutcome:
-  returns = run.eval.get(RETURN)
+  returns = run.eval.get(tags.RETURN)
   evaluated = returns is not None and len(returns.values) > 0
-  env_steps = run.train.get(ENV_STEPS)
+  env_steps = run.train.get(tags.ENV_STEPS)
   return RunOutcome(
       returns.values[-1] if evaluated else np.nan, returns.values.max() if evaluated else np.nan,
       env_steps.values[-1] if env_steps is not None else np.nan,
@@ -364,9 +354,9 @@ def write_sweep_csv(rows: Sequence[SweepRow], path: str) -> None:
 
 
 SWEEP_PANELS = (Panel('Eval return vs env steps', 'env steps', 'return',
-                      against_env_steps('eval', RETURN)),
+                      against_env_steps('eval', tags.RETURN)),
                 Panel('Collect return vs env steps', 'env steps', 'return',
-                      against_env_steps('train', RETURN)))
+                      against_env_steps('train', tags.RETURN)))
 
 
 def build_sweep_figure(sweep_dir: str, rows: Sequence[SweepRow]) -> Figure:

@@ -11,31 +11,18 @@ policy, reporting, and the latency of noticing a publication or a report.
 import time
 from typing import TYPE_CHECKING, Dict, Optional
 
+from tfagents_system.common import summary_tags as tags
+
 if TYPE_CHECKING:  # the launcher reads bottleneck() through status.py without TensorFlow
   from tfagents_system.protocol.iteration_sync import IterationSummary
-
-PREFIX = 'RunTime/'
-ITERATION_SECONDS = PREFIX + 'iteration_seconds'
-BOOKKEEPING_SECONDS = PREFIX + 'trainer_bookkeeping_seconds'
-PUBLISH_SECONDS = PREFIX + 'trainer_publish_seconds'
-SGD_SECONDS = PREFIX + 'trainer_sgd_seconds'
-BARRIER_WAIT_SECONDS = PREFIX + 'trainer_barrier_wait_seconds'
-SGD_PHASE_STEPS_PER_SEC = PREFIX + 'sgd_phase_steps_per_sec'
-WORKER_PUBLICATION_WAIT_SECONDS = PREFIX + 'worker_publication_wait_seconds'
-WORKER_POLICY_PULL_SECONDS = PREFIX + 'worker_policy_pull_seconds'
-WORKER_COLLECT_SECONDS = PREFIX + 'worker_collect_seconds'
-WORKER_EVAL_SECONDS = PREFIX + 'worker_eval_seconds'
-WORKER_COLLECT_ENV_STEPS_PER_SEC = PREFIX + 'worker_collect_env_steps_per_sec'
-COLLECT_PHASE_ENV_STEPS_PER_SEC = PREFIX + 'collect_phase_env_steps_per_sec'
-SYNC_OVERHEAD_FRACTION = PREFIX + 'sync_overhead_fraction'
 
 # The trainer's SGD and the busiest worker within this factor of each other set the pace together.
 BALANCED_WITHIN = 1.15
 
 # The trainer's phases, in the order they happen in an iteration.
 PUBLISH, BOOKKEEPING, SGD, BARRIER_WAIT = 'publish', 'bookkeeping', 'sgd', 'barrier_wait'
-_PHASE_TAGS = {BOOKKEEPING: BOOKKEEPING_SECONDS, PUBLISH: PUBLISH_SECONDS, SGD: SGD_SECONDS,
-               BARRIER_WAIT: BARRIER_WAIT_SECONDS}
+_PHASE_TAGS = {BOOKKEEPING: tags.BOOKKEEPING_SECONDS, PUBLISH: tags.PUBLISH_SECONDS,
+               SGD: tags.SGD_SECONDS, BARRIER_WAIT: tags.BARRIER_WAIT_SECONDS}
 
 
 class PhaseClock:
@@ -57,38 +44,39 @@ def timing_scalars(trainer_seconds: Dict[str, float], summary: 'IterationSummary
   env steps/s of one worker their mean."""
   scalars = {_PHASE_TAGS[phase]: seconds for phase, seconds in trainer_seconds.items()}
   iteration_seconds = sum(trainer_seconds.values())
-  scalars[ITERATION_SECONDS] = iteration_seconds
-  scalars[SGD_PHASE_STEPS_PER_SEC] = sgd_steps / trainer_seconds[SGD]
+  scalars[tags.ITERATION_SECONDS] = iteration_seconds
+  scalars[tags.SGD_PHASE_STEPS_PER_SEC] = sgd_steps / trainer_seconds[SGD]
   reports = summary.reports
   busiest_worker = 0.0
   if reports:
-    for tag, field in ((WORKER_PUBLICATION_WAIT_SECONDS, 'publication_wait_seconds'),
-                       (WORKER_POLICY_PULL_SECONDS, 'policy_pull_seconds'),
-                       (WORKER_COLLECT_SECONDS, 'collect_seconds'),
-                       (WORKER_EVAL_SECONDS, 'eval_seconds')):
+    for tag, field in ((tags.WORKER_PUBLICATION_WAIT_SECONDS, 'publication_wait_seconds'),
+                       (tags.WORKER_POLICY_PULL_SECONDS, 'policy_pull_seconds'),
+                       (tags.WORKER_COLLECT_SECONDS, 'collect_seconds'),
+                       (tags.WORKER_EVAL_SECONDS, 'eval_seconds')):
       scalars[tag] = max(getattr(r, field) for r in reports)
     collecting = [r for r in reports if r.collect_seconds > 0]
     if collecting:
-      scalars[WORKER_COLLECT_ENV_STEPS_PER_SEC] = sum(
+      scalars[tags.WORKER_COLLECT_ENV_STEPS_PER_SEC] = sum(
           r.env_steps / r.collect_seconds for r in collecting) / len(collecting)
       # The workers collect side by side: all their steps in the slowest one's time.
-      scalars[COLLECT_PHASE_ENV_STEPS_PER_SEC] = (
+      scalars[tags.COLLECT_PHASE_ENV_STEPS_PER_SEC] = (
           sum(r.env_steps for r in collecting) / max(r.collect_seconds for r in collecting))
     busiest_worker = max(r.collect_seconds + r.eval_seconds for r in reports)
   useful = max(trainer_seconds.get(BOOKKEEPING, 0.0) + trainer_seconds[SGD], busiest_worker)
-  scalars[SYNC_OVERHEAD_FRACTION] = max(0.0, iteration_seconds - useful) / iteration_seconds
+  scalars[tags.SYNC_OVERHEAD_FRACTION] = max(0.0, iteration_seconds - useful) / iteration_seconds
   return scalars
 
 
 def bottleneck(timing: Dict[str, float]) -> Optional[str]:
   """Which side set the pace of an iteration, from its RunTime/* breakdown, and what would
   speed it up; None without worker timings (no report yet)."""
-  if WORKER_COLLECT_SECONDS not in timing:
+  if tags.WORKER_COLLECT_SECONDS not in timing:
     return None
-  sgd = timing[SGD_SECONDS]
-  workers = timing[WORKER_COLLECT_SECONDS] + timing.get(WORKER_EVAL_SECONDS, 0.0)
-  pace = (f'SGD {sgd:.2f} s, busiest worker {workers:.2f} s of a {timing[ITERATION_SECONDS]:.2f} s '
-          f'iteration, sync overhead {100 * timing.get(SYNC_OVERHEAD_FRACTION, 0.0):.0f}%')
+  sgd = timing[tags.SGD_SECONDS]
+  workers = timing[tags.WORKER_COLLECT_SECONDS] + timing.get(tags.WORKER_EVAL_SECONDS, 0.0)
+  overhead = timing.get(tags.SYNC_OVERHEAD_FRACTION, 0.0)
+  pace = (f'SGD {sgd:.2f} s, busiest worker {workers:.2f} s of a '
+          f'{timing[tags.ITERATION_SECONDS]:.2f} s iteration, sync overhead {100 * overhead:.0f}%')
   if sgd > BALANCED_WITHIN * workers:
     return (f'trainer-bound ({pace}): give the trainer more CPUs (SAC_TRAIN_CPUS) or collect '
             'more per SGD step (more n_train_episodes_per_iter, fewer num_steps_per_iter); more '

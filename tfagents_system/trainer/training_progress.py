@@ -5,19 +5,9 @@ from typing import Dict, Optional
 
 import tensorflow as tf
 
+from tfagents_system.common import summary_tags as tags
 from tfagents_system.common.experiment_dir import ExperimentDir
 from tfagents_system.protocol.iteration_sync import IterationSummary
-
-# Tags this module writes, besides the agent's Losses/* written by the Learner.
-COLLECT_RETURN = 'Metrics/AverageReturn'
-EPISODE_LENGTH = 'Metrics/AverageEpisodeLength'
-ENV_STEPS = 'Metrics/EnvironmentSteps'
-ITERATION = 'Metrics/Iteration'
-LOSSES_PREFIX = 'Losses/'
-ALPHA = LOSSES_PREFIX + 'alpha'
-ENV_STEPS_PER_SEC = 'RunTime/env_steps_per_sec'
-SGD_STEPS_PER_SEC = 'RunTime/sgd_steps_per_sec'
-CURRICULUM_PREFIX = 'Curriculum/'
 
 
 class TrainingProgress:
@@ -74,22 +64,23 @@ class TrainingProgress:
     log_due = iteration % self._log_period_itrs == 0 or iteration == self._num_iter - 1
     if log_due and train_step > self._summarized_train_step:
       with self._train_writer.as_default(step=train_step):
-        scalars = {ITERATION: iteration, ENV_STEPS: self.env_steps,
-                   ENV_STEPS_PER_SEC: env_steps_per_sec, SGD_STEPS_PER_SEC: sgd_steps_per_sec,
-                   COLLECT_RETURN: summary.collect_return,
-                   EPISODE_LENGTH: summary.collect_episode_length}
-        scalars.update({LOSSES_PREFIX + name: value for name, value in losses.items()})
+        scalars = {tags.ITERATION: iteration, tags.ENV_STEPS: self.env_steps,
+                   tags.ENV_STEPS_PER_SEC: env_steps_per_sec,
+                   tags.SGD_STEPS_PER_SEC: sgd_steps_per_sec,
+                   tags.RETURN: summary.collect_return,
+                   tags.EPISODE_LENGTH: summary.collect_episode_length}
+        scalars.update({tags.LOSSES_PREFIX + name: value for name, value in losses.items()})
         if self._alpha is not None:
-          scalars[ALPHA] = tf.exp(self._alpha)
+          scalars[tags.ALPHA] = tf.exp(self._alpha)
         for name, value in summary.curriculum.items():
-          scalars[CURRICULUM_PREFIX + name] = value
+          scalars[tags.CURRICULUM_PREFIX + name] = value
         scalars.update(timing)
         _write_scalars(scalars)
     if summary.eval_return is not None and train_step > self._summarized_eval_step:
       with self._eval_writer.as_default(step=train_step):
-        _write_scalars({COLLECT_RETURN: summary.eval_return,
-                        EPISODE_LENGTH: summary.eval_episode_length,
-                        ENV_STEPS: self.env_steps})
+        _write_scalars({tags.RETURN: summary.eval_return,
+                        tags.EPISODE_LENGTH: summary.eval_episode_length,
+                        tags.ENV_STEPS: self.env_steps})
       self._status.update(eval_return=summary.eval_return, eval_iteration=iteration)
     self._train_writer.flush()
     self._eval_writer.flush()
