@@ -43,9 +43,9 @@ def write_summaries(exp_dir, seed):
       report.eval_episodes, report.eval_return_sum, report.eval_length_sum = 1, -40 + 4 * k + seed, 50
     losses = {tag[len(summary_tags.LOSSES_PREFIX):]: i + seed - k / 10
               for i, tag in enumerate(summary_tags.LOSS_TAGS)}
-    progress.record_iteration(k, IterationSummary([report], []), (k + 1) * STEPS_PER_ITER,
-                              wall_seconds=1.0, sgd_steps=STEPS_PER_ITER, losses=losses,
-                              timing={})
+    progress.record_iteration(training_progress.IterationRecord(
+        k, IterationSummary([report], []), (k + 1) * STEPS_PER_ITER, losses=losses,
+        sgd_steps=STEPS_PER_ITER, wall_seconds=1.0, timing={}))
 
 
 @pytest.fixture(scope='module')

@@ -21,6 +21,7 @@ from tfagents_system.envs.point_mass import PointMassEnv
 from tfagents_system.tools import robustness
 from tfagents_system.tools import robustness_grid
 from tfagents_system.tools.policy_evaluation import load_greedy_policy
+from tfagents_system.trainer import sgd_steps
 from tfagents_system.trainer.trainer_checkpoints import TrainerCheckpoints
 from training_run import REPO
 
@@ -86,7 +87,8 @@ def experiment(tmp_path_factory):
   root = str(tmp_path_factory.mktemp('robustness_exp'))
   params = params_loading.load_train_params(PARAMS, CONFIG)
   agent, train_step = program_setup.create_agent(params, *program_setup.environment_specs(params))
-  checkpoints = TrainerCheckpoints(ExperimentDir(root), agent, train_step, lambda: 'no replay')
+  sac_learner = sgd_steps.make_learner(root, train_step, agent)
+  checkpoints = TrainerCheckpoints(ExperimentDir(root), sac_learner, agent, lambda: 'no replay')
   for step, seed in ((100, 1), (4100, 2)):
     train_step.assign(step)
     for index, variable in enumerate(agent.policy.variables()):

@@ -5,11 +5,11 @@ import pytest
 import tensorflow as tf
 from tf_agents.specs import tensor_spec
 
-from tfagents_system import sac_train
 from tfagents_system.common import params_loading
 from tfagents_system.common import program_setup
 from tfagents_system.common.experiment_dir import ExperimentDir
 from tfagents_system.tools import policy_evaluation
+from tfagents_system.trainer import sgd_steps
 from tfagents_system.trainer.trainer_checkpoints import TrainerCheckpoints
 from tfagents_system.trainer.trainer_replay import TrainerReplay
 
@@ -29,12 +29,12 @@ class Trainer:
     time_step_spec, action_spec = program_setup.environment_specs(params)
     self.agent, self.train_step = program_setup.create_agent(params, time_step_spec, action_spec)
     experiment = ExperimentDir(str(root))
-    self.learner = sac_train.make_learner(experiment.root, self.train_step, self.agent)
+    self.learner = sgd_steps.make_learner(experiment.root, self.train_step, self.agent)
     # Its pre-trace creates the optimizers' variables, before the checkpoint is restored.
     replay = TrainerReplay(self.agent.collect_data_spec, params.train_sequence_length,
                            params.replay_capacity, params.train_batch_size)
-    sac_train.compile_before_data(self.learner, self.agent, replay, params.episode_length)
-    self.checkpoints = TrainerCheckpoints(experiment, self.agent, self.train_step,
+    sgd_steps.compile_before_data(self.learner, self.agent, replay, params.episode_length)
+    self.checkpoints = TrainerCheckpoints(experiment, self.learner, self.agent,
                                           lambda: 'no replay in this test')
     shape = (params.train_batch_size, params.train_sequence_length)
     batch = tensor_spec.sample_spec_nest(self.agent.collect_data_spec, outer_dims=shape)

@@ -141,17 +141,17 @@ def test_the_trainer_compiles_its_sgd_loop_and_feed_before_any_data_once_for_all
   (start-up time), one trace each for feeds of any number of episodes, and it changes no
   variable: the optimizers' are as a fresh optimizer's."""
   # pylint: disable=g-import-not-at-top,protected-access
-  from tfagents_system import sac_train
+  from tfagents_system.trainer import sgd_steps
   from tfagents_system.common import params_loading
   from tfagents_system.common import program_setup
   params = params_loading.load_train_params('tfagents_system/point_mass_params.py',
                                             'config/point_mass.json')
   agent, train_step = program_setup.create_agent(params, *program_setup.environment_specs(params))
-  sac_learner = sac_train.make_learner(str(tmp_path), train_step, agent)
+  sac_learner = sgd_steps.make_learner(str(tmp_path), train_step, agent)
   replay = TrainerReplay(agent.collect_data_spec, params.train_sequence_length,
                          params.replay_capacity, params.train_batch_size)
   before = [v.numpy() for v in agent.variables]
-  sac_train.compile_before_data(sac_learner, agent, replay, params.episode_length)
+  sgd_steps.compile_before_data(sac_learner, agent, replay, params.episode_length)
   # Its first calls of both, on an episode of zeros, left nothing behind.
   assert replay.size == 0 and int(train_step.numpy()) == 0
   critic_optimizer = agent._critic_optimizer
@@ -174,7 +174,7 @@ def test_the_trainer_compiles_its_sgd_loop_and_feed_before_any_data_once_for_all
                                  * episodes))
   assert replay.size == 8 * (steps - params.train_sequence_length + 1)
   sac_learner.run(iterations=2, iterator=replay,
-                  parallel_iterations=sac_train.LEARNER_PARALLEL_ITERATIONS)
+                  parallel_iterations=sgd_steps.LEARNER_PARALLEL_ITERATIONS)
   assert int(train_step.numpy()) == 2
   assert (sac_learner._train.experimental_get_tracing_count(),
           replay.add_episodes.experimental_get_tracing_count()) == traced == (1, 1)

@@ -9,6 +9,7 @@ from tfagents_system.common import summary_tags
 from tfagents_system.common.experiment_dir import ExperimentDir
 from tfagents_system.protocol.iteration_sync import IterationSummary
 from tfagents_system.protocol.iteration_sync import WorkerReport
+from tfagents_system.trainer.training_progress import IterationRecord
 from tfagents_system.trainer.training_progress import TrainingProgress
 
 from training_run import read_scalars
@@ -28,8 +29,9 @@ def record(progress, iteration):
   report = WorkerReport(0, iteration, env_steps=50, collect_episodes=1, collect_return_sum=-3.0,
                         collect_length_sum=50, eval_episodes=1, eval_return_sum=-1.0,
                         eval_length_sum=50)
-  progress.record_iteration(iteration, IterationSummary([report], []), (iteration + 1) * STEPS,
-                            wall_seconds=0.1, sgd_steps=STEPS, losses={'loss': 1.0}, timing={})
+  progress.record_iteration(IterationRecord(
+      iteration, IterationSummary([report], []), (iteration + 1) * STEPS, losses={'loss': 1.0},
+      sgd_steps=STEPS, wall_seconds=0.1, timing={}))
 
 
 def test_iterations_redone_after_a_restart_are_summarized_once(tmp_path):

@@ -15,12 +15,11 @@ from typing import Callable, Optional
 
 from absl import logging
 import tensorflow as tf
+from tf_agents.train import learner
 from tf_agents.train import triggers
-from tf_agents.utils import common
 
 from tfagents_system.common.experiment_dir import ExperimentDir
 
-MAX_TRAINER_CHECKPOINTS = 3
 LOWEST_PRIORITY = 19  # nice: CPU time no other thread of the program wants
 # What a failed save raises: OSError and TensorFlow's errors for files, Reverb's for the replay
 # checkpoint (IndexError is how it raises RESOURCE_EXHAUSTED: no space left on the device;
@@ -31,15 +30,18 @@ SAVE_ERRORS = (OSError, tf.errors.OpError, IndexError, RuntimeError)
 class TrainerCheckpoints:
   """Saves all three at the current train step; the caller saves only finite losses."""
 
-  def __init__(self, experiment: ExperimentDir, agent, train_step,
+  def __init__(self, experiment: ExperimentDir, sac_learner: learner.Learner, agent,
                checkpoint_replay: Callable[[], str]):
-    self._train_step = train_step
+    self._train_step = sac_learner.train_step
     self._checkpoint_replay = checkpoint_replay
-    # Restores the latest trainer checkpoint, if there is one.
-    self._trainer = common.Checkpointer(
-        experiment.trainer_checkpoints_dir, max_to_keep=MAX_TRAINER_CHECKPOINTS,
-        agent=agent, train_step=train_step)
-    self._trainer.initialize_or_restore()
+    # The Learner's own Checkpointer of train/checkpoints (agent and train step; tf-agents gives
+    # it no public name). It restored the latest checkpoint when the Learner was made, before
+    # the optimizers had variables, and compile_before_data put those it created back to their
+    # initial values: restored again, every variable gets its saved value.
+    self._trainer = sac_learner._checkpointer  # pylint: disable=protected-access
+    manager = self._trainer.manager
+    if manager.latest_checkpoint:
+      manager.checkpoint.restore(manager.latest_checkpoint)
     self._experiment, self._agent = experiment, agent
     self._policy: Optional[concurrent.futures.Future] = None
 

@@ -1,4 +1,5 @@
 """The trainer's record of a run: TensorBoard summaries per iteration and status.json."""
+import dataclasses
 import os
 import time
 from typing import Dict, Optional
@@ -8,6 +9,18 @@ import tensorflow as tf
 from tfagents_system.common import summary_tags as tags
 from tfagents_system.common.experiment_dir import ExperimentDir
 from tfagents_system.protocol.iteration_sync import IterationSummary
+
+
+@dataclasses.dataclass
+class IterationRecord:
+  """What the trainer records of an iteration once it is over."""
+  iteration: int
+  summary: IterationSummary  # the workers' reports
+  train_step: int
+  losses: Dict[str, float]  # of its last SGD step
+  sgd_steps: int
+  wall_seconds: float
+  timing: Dict[str, float]  # where its time went, RunTime/* (iteration_timing.timing_scalars)
 
 
 class TrainingProgress:
@@ -52,15 +65,14 @@ class TrainingProgress:
     """Once the initial collection's data is in a replay checkpoint."""
     self._update_status(initial_collection_done=True)
 
-  def record_iteration(self, iteration: int, summary: IterationSummary, train_step: int,
-                       wall_seconds: float, sgd_steps: int, losses: Dict[str, float],
-                       timing: Dict[str, float]) -> None:
-    """An iteration's summaries (with its RunTime/* breakdown, iteration_timing.py) and
-    status.json."""
+  def record_iteration(self, record: IterationRecord) -> None:
+    """An iteration's summaries and status.json."""
+    iteration, summary, train_step = record.iteration, record.summary, record.train_step
+    wall_seconds, timing = record.wall_seconds, record.timing
     self._iterations_run += 1
     self._status['env_steps'] += summary.env_steps
     env_steps_per_sec = summary.env_steps / wall_seconds
-    sgd_steps_per_sec = sgd_steps / wall_seconds
+    sgd_steps_per_sec = record.sgd_steps / wall_seconds
     log_due = iteration % self._log_period_itrs == 0 or iteration == self._num_iter - 1
     if log_due and train_step > self._summarized_train_step:
       with self._train_writer.as_default(step=train_step):
@@ -69,7 +81,7 @@ class TrainingProgress:
                    tags.SGD_STEPS_PER_SEC: sgd_steps_per_sec,
                    tags.RETURN: summary.collect_return,
                    tags.EPISODE_LENGTH: summary.collect_episode_length}
-        scalars.update({tags.LOSSES_PREFIX + name: value for name, value in losses.items()})
+        scalars.update({tags.LOSSES_PREFIX + name: value for name, value in record.losses.items()})
         if self._alpha is not None:
           scalars[tags.ALPHA] = tf.exp(self._alpha)
         for name, value in summary.curriculum.items():
