@@ -10,8 +10,11 @@ from tfagents_system.common import program_setup
 from tfagents_system.common.experiment_dir import ExperimentDir
 from tfagents_system.tools import policy_evaluation
 from tfagents_system.trainer import sgd_steps
+from tfagents_system.trainer.checkpoint_trigger import CheckpointTrigger
 from tfagents_system.trainer.trainer_checkpoints import TrainerCheckpoints
 from tfagents_system.trainer.trainer_replay import TrainerReplay
+from tfagents_system.trainer.trainer_stop import TrainerStop
+from tfagents_system.trainer.training_progress import TrainingProgress
 
 PARAMS = 'tfagents_system/point_mass_params.py'
 CONFIG = 'config/point_mass.json'
@@ -85,3 +88,33 @@ def test_the_policy_exported_while_the_trainer_trains_loads_its_policy_checkpoin
   assert loaded.keys() == trained.keys() and loaded
   for name, value in trained.items():
     np.testing.assert_array_equal(loaded[name], value, err_msg=name)
+
+
+def test_checkpoints_are_taken_each_period_and_when_forced_unless_just_taken(params, tmp_path):
+  trainer = Trainer(params, tmp_path)
+  experiment = ExperimentDir(str(tmp_path))
+  progress = TrainingProgress(experiment, num_iter=10, log_period_itrs=1,
+                              train_writer=tf.summary.create_file_writer(experiment.train_dir),
+                              alpha=None, worker_report_timeout_s=60)
+  checkpoint = CheckpointTrigger(trainer.checkpoints, progress,
+                                 TrainerStop(experiment, progress, trainer.train_step),
+                                 period_steps=3, train_step=trainer.train_step,
+                                 replay_episodes=lambda: 9)
+
+  def saved_steps():
+    return sorted(int(path.rsplit('-', 1)[1].split('.')[0]) for path in
+                  tf.io.gfile.glob(f'{experiment.trainer_checkpoints_dir}/ckpt-*.index'))
+
+  trainer.train(2)
+  checkpoint()
+  assert saved_steps() == []
+  trainer.train(1)
+  checkpoint()
+  assert saved_steps() == [3]
+  assert experiment.read_status()['checkpoint'] == {'train_step': 3, 'replay_episodes': 9}
+  checkpoint(force=True)
+  assert saved_steps() == [3]
+  trainer.train(1)
+  checkpoint(force=True)
+  assert saved_steps() == [3, 4]
+  assert experiment.read_status()['checkpoint']['train_step'] == 4

@@ -41,6 +41,7 @@ def main(_):
                               tf.summary.create_file_writer(experiment.train_dir), log_alpha,
                               params.worker_report_timeout_s)
   stop = TrainerStop(experiment, progress, train_step)
+  stop.request_on_signals()
 
   sac_learner = sgd_steps.make_learner(experiment.root, train_step, agent)
   replay = TrainerReplay(agent.collect_data_spec, params.train_sequence_length,

@@ -18,7 +18,7 @@ EXIT_FAILED = 3
 
 
 class TrainerStop:
-  """`requested` is set by SIGTERM and SIGINT; the trainer checks it between its steps."""
+  """`requested` is a stop asked for; the trainer checks it between its steps."""
 
   def __init__(self, experiment: experiment_dir.ExperimentDir, progress: TrainingProgress,
                train_step):
@@ -26,6 +26,9 @@ class TrainerStop:
     self._progress = progress
     self._train_step = train_step
     self.requested = threading.Event()
+
+  def request_on_signals(self) -> None:
+    """SIGTERM (svc -d) and SIGINT set `requested`, the stop after the current iteration."""
     for signum in (signal.SIGTERM, signal.SIGINT):
       signal.signal(signum, lambda *_: self.requested.set())
 
