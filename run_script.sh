@@ -2,7 +2,8 @@
 # Usage: ./run_script.sh [--fresh] <training variables .sh file>
 # Sets up .venv on first use (or checks SAC_PYTHON, see README.md), reads the variables, and
 # starts the run in logs/$SAC_EXP_NAME (in an array job logs/$SAC_EXP_NAME_$SLURM_ARRAY_TASK_ID; a
-# sweep task, SAC_SWEEP set, in logs/$SAC_EXP_NAME/<task>: tfagents_system/launcher/run_settings.py).
+# sweep task, SAC_SWEEP set, in logs/$SAC_EXP_NAME/<task>), the dir the launcher chooses
+# (tfagents_system/launcher/run_settings.py) and builds (tfagents_system/common/experiment_dir.py).
 # A run already in that dir is resumed; --fresh starts over and keeps the old dir renamed.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -4,16 +4,16 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 import uuid
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
+
+from tfagents_system.launcher import script_run
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHON = sys.executable
@@ -23,7 +23,6 @@ DEFAULT_CONFIG = os.path.join(REPO, 'config', 'point_mass.json')
 BENCH_PARAMS = 'bench/point_mass_bench_params.py'
 MINITAUR_PARAMS = 'bench/minitaur_bench_params.py'
 MINITAUR_CONFIG = os.path.join(REPO, 'config', 'minitaur.json')
-STOP_TIMEOUT_S = 200  # the trainer may take its iteration and a checkpoint to stop
 # Iterations whose timings include tf.function tracing and first connections.
 WARMUP_ITERATIONS = 3
 
@@ -191,62 +190,20 @@ def random_episode(data_spec, episode_length: int) -> list:
       steps[-1]._replace(step_type=np.int32(ts.StepType.LAST))]
 
 
-class SystemRun:
+class SystemRun(script_run.ScriptRun):
   """One real run through ./run_script.sh of the default example's variables with an example's
   params and config (by default the default example's), some of it changed; its own
   experiment dir under logs/, removed when it is stopped."""
 
   def __init__(self, label: str, workers: int, seed: int = 0, params_file: str = BENCH_PARAMS,
                config_file: str = DEFAULT_CONFIG, **config_changes):
-    self.name = f'bench_{label}_{uuid.uuid4().hex[:6]}'
-    self.exp_dir = os.path.join(REPO, 'logs', self.name)
     self.workers = workers
     config_path = write_config(config_file, **config_changes)
     self._inputs_dir = os.path.dirname(config_path)
-    variables = dict(default_variables(), SAC_EXP_NAME=self.name, SAC_PARAMS=params_file,
-                     SAC_CONFIG=config_path, SAC_NUM_COLLECT_WORKERS=str(workers),
-                     SAC_SEED=str(seed))
-    self._variables_file = os.path.join(self._inputs_dir, 'variables.sh')
-    with open(self._variables_file, 'w') as f:
-      f.writelines(f'{key}={value}\n' for key, value in variables.items())
-    self.output: List[tuple] = []  # (time.time(), line) of what run_script.sh printed
-    self.started_at = None
-    self._process = None
-
-  def __enter__(self) -> 'SystemRun':
-    self.started_at = time.time()
-    self._process = subprocess.Popen(['./run_script.sh', self._variables_file], cwd=REPO,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    threading.Thread(target=self._read_output, daemon=True).start()
-    return self
-
-  def _read_output(self):
-    for line in self._process.stdout:
-      self.output.append((time.time(), line.rstrip()))
-
-  def __exit__(self, *_):
-    self.stop()
-
-  def status(self) -> dict:
-    try:
-      with open(os.path.join(self.exp_dir, 'status.json')) as f:
-        return json.load(f)
-    except (FileNotFoundError, json.JSONDecodeError):  # not yet, or being replaced
-      return {}
-
-  def wait_for(self, condition: Callable[[dict], bool], timeout_s: float = 900,
-               poll_s: float = 0.2) -> dict:
-    """Polls status.json until `condition(status)`; returns that status."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-      status = self.status()
-      if status and condition(status):
-        return status
-      if self._process.poll() is not None:
-        raise RuntimeError(f'{self.name} ended early:\n' +
-                           '\n'.join(line for _, line in self.output[-20:]))
-      time.sleep(poll_s)
-    raise TimeoutError(f'{self.name}: condition not met in {timeout_s:.0f}s')
+    super().__init__(dict(default_variables(), SAC_EXP_NAME=f'bench_{label}_{uuid.uuid4().hex[:6]}',
+                          SAC_PARAMS=params_file, SAC_CONFIG=config_path,
+                          SAC_NUM_COLLECT_WORKERS=str(workers), SAC_SEED=str(seed)),
+                     os.path.join(self._inputs_dir, 'variables.sh'))
 
   def wait_until_done(self, timeout_s: float = 900) -> dict:
     return self.wait_for(lambda status: status.get('done'), timeout_s)
@@ -256,41 +213,9 @@ class SystemRun:
     from tfagents_system.tools import plot  # pylint: disable=g-import-not-at-top
     return {tag: series.values for tag, series in plot.load_runs([self.exp_dir])[0].train.items()}
 
-  def program_pid(self, program: str) -> Optional[int]:
-    from tfagents_system.launcher import daemontools  # pylint: disable=g-import-not-at-top
-    return daemontools.svstat(os.path.join(self.exp_dir, 'services', program)).pid
-
   def stop(self) -> None:
-    """SIGTERM to run_script.sh (it stops every program), then checks nothing is left."""
-    if self._process and self._process.poll() is None:
-      self._process.send_signal(signal.SIGTERM)
-      try:
-        self._process.wait(timeout=STOP_TIMEOUT_S)
-      except subprocess.TimeoutExpired:
-        self._process.kill()
-        self._process.wait()
-    for pid in leftover_processes(self.exp_dir):
-      print(f'warning: {self.name}: process {pid} was left running; killing it', file=sys.stderr)
-      try:
-        os.kill(pid, signal.SIGKILL)
-      except ProcessLookupError:
-        pass
-    shutil.rmtree(self.exp_dir, ignore_errors=True)
+    super().stop()
     shutil.rmtree(self._inputs_dir, ignore_errors=True)
-
-
-def leftover_processes(exp_dir: str) -> List[int]:
-  """Processes (svscan, supervise, multilog, programs) still running on an experiment dir."""
-  import psutil  # pylint: disable=g-import-not-at-top
-  left = []
-  for process in psutil.process_iter(['pid', 'cmdline', 'cwd', 'status']):
-    info = process.info
-    if info['status'] == psutil.STATUS_ZOMBIE:
-      continue
-    if any(exp_dir in arg for arg in info['cmdline'] or ()) or (info['cwd'] or '').startswith(
-        exp_dir):
-      left.append(info['pid'])
-  return left
 
 
 def after_warmup(values: Sequence[float]) -> np.ndarray:

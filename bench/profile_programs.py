@@ -76,7 +76,7 @@ def profile_start(programs, native: bool, out_dir: str) -> None:
   with common.SystemRun('profile', workers=len(programs) - 2, num_iter=1000) as run:
     # Polled here, not with run.wait_for: the programs start before status.json exists.
     deadline = time.monotonic() + STARTUP_RECORD_S
-    while 'first_sgd_step_at' not in (status := run.status()):
+    while 'first_sgd_step_at' not in (status := run.status() or {}):
       if time.monotonic() > deadline:
         raise TimeoutError(f'{run.name}: no first SGD step in {STARTUP_RECORD_S} s')
       for program in programs:

@@ -62,7 +62,7 @@ def startup_milestones(run: common.SystemRun) -> List[Tuple[str, float]]:
   output and the programs' logs."""
   first_sgd_step_at = run.wait_for(lambda status: 'first_sgd_step_at' in status,
                                    poll_s=0.1)['first_sgd_step_at']
-  launcher_ready = next(t for t, line in run.output if line.startswith('experiment dir'))
+  launcher_ready = next(t for t, line in run.timed_output if line.startswith('experiment dir'))
   workers = [experiment_dir.collect_program(i) for i in range(run.workers)]
   found = [
       ('launcher: inputs checked, services written', launcher_ready),

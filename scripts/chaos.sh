@@ -16,6 +16,9 @@
 # the run's programs, and kills the first as soon as one is up, before the run's
 # first checkpoint, rather than after a first interval.
 set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/python.sh
+source "$repo/scripts/python.sh"
 usage="usage: scripts/chaos.sh [--from-launch] [--max-kills N] logs/<exp> [min_interval_s] [max_interval_s] [programs...]"
 from_launch=0
 max_kills=0  # no limit
@@ -40,24 +43,20 @@ progress() {  # the trainer's last rewrite of status.json
 }
 
 up_pid() {  # the pid of a program that is up, else nothing; fails once the run is over
-  local state
-  state=$(svstat "$services/$1" 2>/dev/null) || return 1
-  case "$state" in
-    *"supervise not running"*|*"unable to"*) return 1 ;;
-  esac
-  sed -n 's/.*: up (pid \([0-9]*\)).*/\1/p' <<<"$state"
+  # svstat read by the launcher's parser, so that both agree on what is up.
+  PYTHONPATH="$repo" "$sac_python" -m tfagents_system.launcher.daemontools pid "$services/$1"
 }
 
 if [ "$from_launch" = 1 ]; then
   # A resumed dir still has the last run's services, with no supervise, until the launcher
   # writes them again: wait for a program that is up.
-  for (( waited = 0; ; waited++ )); do
+  while true; do
     if [ -d "$services" ]; then
       for program in $(ls "$services" 2>/dev/null); do
         [ -n "$(up_pid "$program" 2>/dev/null || true)" ] && break 2
       done
     fi
-    if (( waited >= 1800 )); then
+    if (( SECONDS >= 180 )); then
       echo "error: no program of $exp came up within 3 minutes" >&2
       exit 2
     fi

@@ -1,8 +1,10 @@
 import os
 import signal
 import subprocess
+import sys
 import time
 
+from tfagents_system import REPO_ROOT
 from tfagents_system.launcher import daemontools
 from tfagents_system.launcher import processes
 from tfagents_system.launcher import run_stop
@@ -16,8 +18,11 @@ def test_svstat_lines_are_parsed():
   assert (stopped.up, stopped.pid, stopped.seconds, stopped.wanted_down) == (False, None, 5, True)
   crashed = ServiceStatus('/exp/services/sac_train: down 0 seconds, normally up, want up')
   assert not crashed.up and not crashed.wanted_down
+  assert up.supervised and stopped.supervised and crashed.supervised
   gone = ServiceStatus('unable to open /exp/services/sac_train/supervise/ok: file does not exist')
-  assert not gone.up and gone.pid is None and not gone.wanted_down
+  assert not gone.up and gone.pid is None and not gone.wanted_down and not gone.supervised
+  unsupervised = ServiceStatus('/exp/services/sac_train: supervise not running')
+  assert not unsupervised.up and unsupervised.pid is None and not unsupervised.supervised
 
 
 def sleeping_services(tmp_path, names):
@@ -65,3 +70,31 @@ def test_svstat_all_reads_each_service_and_a_found_svscan_stops_everything_it_st
       launcher_svscan.wait()
     for pid in run_stop.processes_of_run(str(tmp_path)):
       processes.send(pid, signal.SIGKILL)
+
+
+def pid_command(service_dir):
+  """`python -m tfagents_system.launcher.daemontools pid`, as scripts/chaos.sh runs it."""
+  result = subprocess.run([sys.executable, '-m', 'tfagents_system.launcher.daemontools', 'pid',
+                           service_dir], cwd=REPO_ROOT, env=dict(os.environ, PYTHONPATH=REPO_ROOT),
+                          capture_output=True, text=True, timeout=60)
+  return result.returncode, result.stdout
+
+
+def test_pid_command_prints_an_up_services_pid_nothing_when_down_and_fails_without_supervise(
+    tmp_path):
+  services = sleeping_services(tmp_path, ['a'])
+  service = os.path.join(services, 'a')
+  assert pid_command(service) == (1, '')  # no supervise yet
+  svscan = daemontools.Svscan(services)
+  try:
+    svscan.start()
+    svscan.wait_until_supervised()
+    [state] = wait_until_up([service])
+    assert pid_command(service) == (0, f'{state.pid}\n')
+    daemontools.svc('-d', [service])
+    assert processes.wait_for_exit([state.pid], 10)
+    assert pid_command(service) == (0, '')
+  finally:
+    svscan.stop()
+  assert pid_command(service) == (1, '')
+  assert run_stop.processes_of_run(str(tmp_path)) == []

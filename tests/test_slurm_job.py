@@ -4,6 +4,7 @@ import sys
 
 import pytest
 
+from tfagents_system.common import thread_pools
 from tfagents_system.launcher import daemontools
 from tfagents_system.launcher import slurm_job
 from tfagents_system.launcher.cpu_plan import CpuPlanError
@@ -118,7 +119,7 @@ def test_submit_refuses_bad_variables_before_sbatch(monkeypatch, capsys):
 def test_service_of_a_remote_worker_is_not_pinned_here(tmp_path):
   command = slurm_job.RemoteWorker('n2', 2, False).srun_command('w') + ['python', '-m', 'w']
   daemontools.write_service(str(tmp_path / 'service'), command, None,
-                            daemontools.thread_env(2), str(tmp_path / 'log'))
+                            thread_pools.environment(2), str(tmp_path / 'log'))
   run_file = (tmp_path / 'service' / 'run').read_text()
   assert 'taskset' not in run_file
   assert 'export OMP_NUM_THREADS=2\n' in run_file

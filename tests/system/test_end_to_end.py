@@ -75,7 +75,7 @@ def finished_run(tmp_path_factory):
     run.pinned, run.pids = pinned, pids
     yield run
   finally:
-    run.cleanup()
+    run.stop()
 
 
 def test_run_completes_and_reports(finished_run):

@@ -16,17 +16,13 @@ from tfagents_system.common import summary_tags
 from training_run import REPO
 from training_run import TrainingRun
 from training_run import read_scalars
+from training_run import skip_saying_why
 from training_run import wait_until
 
 STEPS = 50
 CHECKPOINT_ITRS = 4
 FAST = {'num_steps_per_iter': STEPS, 'checkpoint_period_itrs': CHECKPOINT_ITRS,
         'worker_report_timeout_s': 60}
-
-
-def log_of(run, program):
-  with open(os.path.join(run.exp_dir, 'logs', program, 'current')) as f:
-    return f.read()
 
 
 def iterations_summarized(run):
@@ -37,7 +33,7 @@ def iterations_summarized(run):
 def assert_train_step_never_went_back_more_than_a_checkpoint_period(run):
   highest = 0
   for kind, step in re.findall(r'(train step|Resuming at iteration \d+ \(train step) (\d+)',
-                               log_of(run, 'sac_train')):
+                               run.log('sac_train')):
     step = int(step)
     if kind.startswith('Resuming'):
       assert highest - step <= CHECKPOINT_ITRS * STEPS, (highest, step)
@@ -67,7 +63,7 @@ def test_chaos_from_the_launch_on_kills_random_programs_and_the_run_completes(tm
     if chaos.poll() is None:
       chaos.kill()
       chaos.wait()
-    run.cleanup()
+    run.stop()
 
 
 def test_killed_replay_server_reloads_its_checkpoint_and_training_goes_on(tmp_path):
@@ -77,13 +73,13 @@ def test_killed_replay_server_reloads_its_checkpoint_and_training_goes_on(tmp_pa
     os.kill(run.program_pid('sac_replay_buffer'), signal.SIGKILL)
     assert run.wait() == 0, run.output
     loaded = re.findall(r'episodes in the replay buffer after loading the latest checkpoint: (\d+)',
-                        log_of(run, 'sac_replay_buffer'))
+                        run.log('sac_replay_buffer'))
     assert len(loaded) >= 2 and int(loaded[1]) >= checkpoint['replay_episodes'] > 0, loaded
     assert run.status()['iteration'] == 16
     assert sorted(iterations_summarized(run)) == list(range(16))
     assert run.leftover_processes() == []
   finally:
-    run.cleanup()
+    run.stop()
 
 
 # Enough random-policy episodes that the initial collection takes several seconds.
@@ -93,7 +89,7 @@ SLOW_START = dict(FAST, n_buffer_init_episodes=200)
 def initial_collection_under_way(run):
   """Its experience is partly in the replay server, and none of it is checkpointed yet."""
   try:
-    waiting = 'Waiting for the initial random-policy experience' in log_of(run, 'sac_train')
+    waiting = 'Waiting for the initial random-policy experience' in run.log('sac_train')
   except FileNotFoundError:
     return False
   return (waiting and not (run.status() or {}).get('checkpoint')
@@ -118,9 +114,9 @@ def test_replay_server_killed_before_its_first_checkpoint_loses_its_data_and_the
     os.kill(run.program_pid('sac_replay_buffer'), signal.SIGKILL)
     assert run.wait() == 0, run.output
     loaded = re.findall(r'episodes in the replay buffer after loading the latest checkpoint: (\d+)',
-                        log_of(run, 'sac_replay_buffer'))
+                        run.log('sac_replay_buffer'))
     assert loaded == ['0', '0'], loaded  # restarted empty: nothing had been checkpointed
-    trainer_log = log_of(run, 'sac_train')
+    trainer_log = run.log('sac_train')
     assert 'publishing iteration -1 again' in trainer_log
     status = run.status()
     assert status['done'] and status['iteration'] == 6 and status['initial_collection_done']
@@ -128,7 +124,7 @@ def test_replay_server_killed_before_its_first_checkpoint_loses_its_data_and_the
     assert status['checkpoint']['replay_episodes'] >= SLOW_START['n_buffer_init_episodes']
     assert run.leftover_processes() == []
   finally:
-    run.cleanup()
+    run.stop()
 
 
 def test_run_stopped_during_the_initial_collection_collects_it_again_when_resumed(tmp_path):
@@ -144,13 +140,13 @@ def test_run_stopped_during_the_initial_collection_collects_it_again_when_resume
 
     run.start()
     assert run.wait() == 0, run.output
-    trainer_log = log_of(run, 'sac_train')
+    trainer_log = run.log('sac_train')
     assert trainer_log.count('Waiting for the initial random-policy experience') == 2
     status = run.status()
     assert status['done'] and status['initial_collection_done'] and status['iteration'] == 4
     assert run.leftover_processes() == []
   finally:
-    run.cleanup()
+    run.stop()
 
 
 def test_killed_trainer_resumes_from_its_checkpoint(tmp_path):
@@ -159,7 +155,7 @@ def test_killed_trainer_resumes_from_its_checkpoint(tmp_path):
     run.wait_for_iteration(CHECKPOINT_ITRS + 2)
     os.kill(run.program_pid('sac_train'), signal.SIGKILL)
     assert run.wait() == 0, run.output
-    trainer_log = log_of(run, 'sac_train')
+    trainer_log = run.log('sac_train')
     assert re.search(r'Resuming at iteration \d+', trainer_log)
     # The restarted trainer's replay: as many episodes as the durable buffer held, resampled,
     # each cut into its 50 windows.
@@ -171,7 +167,7 @@ def test_killed_trainer_resumes_from_its_checkpoint(tmp_path):
     assert_train_step_never_went_back_more_than_a_checkpoint_period(run)
     assert run.status()['train_step'] == 20 * STEPS
   finally:
-    run.cleanup()
+    run.stop()
 
 
 def test_stopped_run_resumes_where_it_was_with_its_replay_data(tmp_path):
@@ -191,10 +187,10 @@ def test_stopped_run_resumes_where_it_was_with_its_replay_data(tmp_path):
     run.start()  # the same variables file: the same experiment dir
     assert run.wait() == 0, run.output
     assert 'resuming the run in' in run.output
-    trainer_log = log_of(run, 'sac_train')
+    trainer_log = run.log('sac_train')
     assert f"Resuming at iteration {stopped['iteration']} (train step {stopped['train_step']})" in trainer_log
     loaded = re.findall(r'episodes in the replay buffer after loading the latest checkpoint: (\d+)',
-                        log_of(run, 'sac_replay_buffer'))
+                        run.log('sac_replay_buffer'))
     assert int(loaded[-1]) == stopped['checkpoint']['replay_episodes'] > 0
     assert sorted(iterations_summarized(run)) == list(range(16))
     assert run.status()['train_step'] == 16 * STEPS
@@ -208,7 +204,7 @@ def test_stopped_run_resumes_where_it_was_with_its_replay_data(tmp_path):
         first = json.loads(f.readline())
       assert first['mass'] == np.float32(due) or abs(first['mass'] - due) < 1e-9, (path, first)
   finally:
-    run.cleanup()
+    run.stop()
 
 
 def test_other_specs_are_refused_and_fresh_starts_over(tmp_path):
@@ -233,7 +229,7 @@ def test_other_specs_are_refused_and_fresh_starts_over(tmp_path):
     import shutil  # pylint: disable=g-import-not-at-top
     shutil.rmtree(kept)
   finally:
-    run.cleanup()
+    run.stop()
 
 
 def test_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
@@ -253,9 +249,14 @@ def test_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_pa
       if dtype.is_floating:
         assert np.all(np.isfinite(reader.get_tensor(name))), name
   finally:
-    run.cleanup()
+    run.stop()
 
 
+@pytest.fixture
+def root_to_mount(pytestconfig):
+  """The tests that mount a tmpfs need root."""
+  if os.geteuid() != 0:
+    skip_saying_why(pytestconfig, 'tmpfs tests', 'mounting a tmpfs needs root')
 
 
 @contextlib.contextmanager
@@ -287,13 +288,14 @@ def assert_resumes_from(run, kept_step, replay_episodes, num_iter):
   run.start()
   assert run.wait() == 0, run.output
   assert (f'Resuming at iteration {kept_step // STEPS} (train step {kept_step})'
-          in log_of(run, 'sac_train'))
+          in run.log('sac_train'))
   loaded = re.findall(r'episodes in the replay buffer after loading the latest checkpoint: (\d+)',
-                      log_of(run, 'sac_replay_buffer'))
+                      run.log('sac_replay_buffer'))
   assert int(loaded[-1]) >= replay_episodes > 0
   assert run.status()['done'] and run.status()['train_step'] == num_iter * STEPS
 
 
+@pytest.mark.usefixtures('root_to_mount')
 def test_full_disk_stops_the_run_and_its_checkpoints_stay_whole(tmp_path):
   run = TrainingRun(tmp_path, dict(FAST, num_iter=30, checkpoint_period_itrs=2))
   # The logs, status.json, supervise's state and the checkpoints all find this disk full.
@@ -313,9 +315,10 @@ def test_full_disk_stops_the_run_and_its_checkpoints_stay_whole(tmp_path):
       os.remove(filler)
       assert_resumes_from(run, kept_step, checkpoint['replay_episodes'], num_iter=30)
   finally:
-    run.cleanup()  # after the unmount: removes the mount point too
+    run.stop()  # after the unmount: removes the mount point too
 
 
+@pytest.mark.usefixtures('root_to_mount')
 def test_checkpoint_that_does_not_fit_stops_the_run_and_the_previous_one_is_kept(tmp_path):
   run = TrainingRun(tmp_path, dict(FAST, num_iter=30, checkpoint_period_itrs=2))
   try:
@@ -336,9 +339,10 @@ def test_checkpoint_that_does_not_fit_stops_the_run_and_the_previous_one_is_kept
       os.remove(filler)  # the failed save's partial files stay: they must not be taken for a checkpoint
       assert_resumes_from(run, kept_step, checkpoint['replay_episodes'], num_iter=30)
   finally:
-    run.cleanup()  # after the unmount: removes the mount point too
+    run.stop()  # after the unmount: removes the mount point too
 
 
+@pytest.mark.usefixtures('root_to_mount')
 @pytest.mark.parametrize('disk', ['full', 'read-only'])
 def test_replay_checkpoint_that_cannot_be_written_fails_with_an_error_the_trainer_stops_on(
     tmp_path, disk):

@@ -199,7 +199,7 @@ def test_a_worker_that_keeps_crashing_stops_the_run_with_its_exception(tmp_path)
     assert failure.group(2) == os.path.join(run.exp_dir, 'logs', failure.group(1), 'current')
     assert run.leftover_processes() == []
   finally:
-    run.cleanup()
+    run.stop()
 
 
 def test_a_taken_reverb_port_stops_the_run_naming_the_replay_server(tmp_path):
@@ -217,7 +217,7 @@ def test_a_taken_reverb_port_stops_the_run_naming_the_replay_server(tmp_path):
     assert run.leftover_processes() == []
   finally:
     blocker.close()
-    run.cleanup()
+    run.stop()
 
 
 def test_a_second_launch_is_refused_and_closing_the_terminal_stops_the_run_like_sigterm(tmp_path):
@@ -270,7 +270,7 @@ def test_a_second_launch_is_refused_and_closing_the_terminal_stops_the_run_like_
       closing.set()
       reader.join()
       os.close(terminal)
-    run.cleanup()
+    run.stop()
 
 
 def test_a_killed_launchers_run_stops_by_itself_and_resumes(tmp_path):
@@ -292,7 +292,7 @@ def test_a_killed_launchers_run_stops_by_itself_and_resumes(tmp_path):
     assert f"Resuming at iteration {stopped['iteration']}" in run.log('sac_train')
     assert run.leftover_processes() == []
   finally:
-    run.cleanup()
+    run.stop()
 
 
 def parent_of(pid):
@@ -316,4 +316,4 @@ def test_a_program_whose_supervise_was_killed_exits_and_the_run_completes(tmp_pa
     assert 'what was left of the run' not in run.output
     assert run.leftover_processes() == []
   finally:
-    run.cleanup()
+    run.stop()

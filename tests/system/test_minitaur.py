@@ -194,4 +194,4 @@ def test_minitaur_example_runs_through_the_whole_system(tmp_path):
     assert status['done'] and status['train_step'] == 30 and status['eval_return'] is not None
     assert run.leftover_processes() == []
   finally:
-    run.cleanup()
+    run.stop()

@@ -26,7 +26,7 @@ def test_ctrl_c_stops_every_program_and_keeps_checkpoints(tmp_path):
     assert glob.glob(os.path.join(run.exp_dir, 'train', 'checkpoints', 'ckpt-*.index'))
     assert glob.glob(os.path.join(run.exp_dir, 'policies', 'checkpoints', 'policy_checkpoint_*'))
   finally:
-    run.cleanup()
+    run.stop()
 
 
 def test_stalled_then_killed_worker_does_not_block_training_and_rejoins(tmp_path):
@@ -78,7 +78,7 @@ def test_stalled_then_killed_worker_does_not_block_training_and_rejoins(tmp_path
       np.testing.assert_allclose([list(c.values())[0] for c in calls],
                                  [v for *_, v in expected])
   finally:
-    run.cleanup()
+    run.stop()
 
 
 def test_recurrent_networks_train_on_sequences(tmp_path):
@@ -100,4 +100,4 @@ def test_recurrent_networks_train_on_sequences(tmp_path):
     step = policy.action(time_step, state)
     assert env.action_spec().shape == step.action.shape
   finally:
-    run.cleanup()
+    run.stop()

@@ -17,20 +17,15 @@ from slurm_cluster import NetworkNamespace
 from slurm_cluster import Node
 from slurm_cluster import SlurmCluster
 from slurm_cluster import install_slurm
+from tfagents_system.common.experiment_dir import experiment_root
 from tfagents_system.launcher.cpu_plan import parse_cpu_list
 from training_run import REPO
 from training_run import TrainingRun
 from training_run import run_status
+from training_run import skip_saying_why
 
 PROGRAMS = ('sac_replay_buffer', 'sac_train', 'sac_collect_0', 'sac_collect_1')
 ENDED = ('COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY')
-
-
-def _skip(pytestconfig, reason):
-  """Skips, saying why on the terminal too: the tests' output is captured."""
-  with pytestconfig.pluginmanager.get_plugin('capturemanager').global_and_fixture_disabled():
-    print(f'\nSLURM tests skipped: {reason}')
-  pytest.skip(reason)
 
 
 @pytest.fixture(scope='session')
@@ -38,7 +33,7 @@ def slurm_cluster(pytestconfig):
   """A one-node cluster: this machine, as node 'localhost'."""
   reason = install_slurm()
   if reason:
-    _skip(pytestconfig, reason)
+    skip_saying_why(pytestconfig, 'SLURM tests', reason)
   cluster = SlurmCluster([Node('localhost', '127.0.0.1')])
   try:
     cluster.start()
@@ -53,13 +48,14 @@ def two_node_cluster(pytestconfig):
   where 'node1' resolves to this side's address."""
   reason = install_slurm()
   if reason:
-    _skip(pytestconfig, reason)
+    skip_saying_why(pytestconfig, 'SLURM tests', reason)
   namespace = NetworkNamespace()
   try:
     namespace.create()
   except (OSError, subprocess.CalledProcessError) as e:
     namespace.delete()
-    _skip(pytestconfig, f'cannot create a network namespace here: {getattr(e, "stderr", e)}')
+    skip_saying_why(pytestconfig, 'SLURM tests',
+                    f'cannot create a network namespace here: {getattr(e, "stderr", e)}')
   cluster = SlurmCluster(
       [Node('node1', namespace.host_address),
        Node('node2', namespace.address, namespace, hosts={'node1': namespace.host_address})],
@@ -154,7 +150,7 @@ def cleanup(cluster, job_id, runs):
     cluster.run(['scancel', job_id])
     cluster.wait_for_state(job_id, ENDED + ('PENDING',), timeout_s=120)
   for run in runs:
-    run.cleanup()
+    run.stop()
   for path in glob.glob(os.path.join(REPO, 'logs', f'slurm-{runs[0].name}-*.out')):
     os.remove(path)
 
@@ -190,7 +186,7 @@ def test_array_tasks_have_their_own_dirs_seeds_ports_and_cpus(slurm_cluster, tmp
   tasks = []
   for task_id in (0, 1):
     task = copy.copy(run)  # the same variables, seen through the task's experiment dir
-    task.exp_dir = f'{run.exp_dir}_{task_id}'
+    task.exp_dir = experiment_root(run.name, str(task_id))
     tasks.append(task)
   array_id = None
   try:

@@ -52,4 +52,4 @@ def test_while_training_then_after_a_stop(tmp_path):
       assert row['CPUs'] != '?', output
     assert re.search(r'^iteration \d+/1000 \| env steps .* \| done: no', output, re.M), output
   finally:
-    run.cleanup()
+    run.stop()

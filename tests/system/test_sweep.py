@@ -354,7 +354,7 @@ def test_local_sweep_runs_its_tasks_through_run_script(tmp_path):
     assert run_stop.processes_of_run(task_dir) == []
   finally:
     kill_leftovers(task_dir)
-    run.cleanup()
+    run.stop()
 
 
 def kill_leftovers(exp_dir):

@@ -1,8 +1,12 @@
-"""Where everything of one training run lives inside its experiment dir."""
+"""Where a training run's experiment dir is, and where everything of the run lives inside it."""
 import json
 import os
 import re
 from typing import Any, Dict, List, Optional
+
+from tfagents_system import REPO_ROOT
+
+LOGS_DIR = os.path.join(REPO_ROOT, 'logs')
 
 REPLAY_PROGRAM = 'sac_replay_buffer'
 TRAIN_PROGRAM = 'sac_train'
@@ -20,6 +24,12 @@ def worker_index(program: str) -> Optional[int]:
 
 def program_names(num_workers: int) -> List[str]:
   return [REPLAY_PROGRAM, TRAIN_PROGRAM] + [collect_program(i) for i in range(num_workers)]
+
+
+def experiment_root(exp_name: str, array_task_id: Optional[str] = None) -> str:
+  """logs/<exp>, or logs/<exp>_<task id> for a task of an array job (SLURM_ARRAY_TASK_ID); also a
+  sweep's dir, whose tasks are in logs/<exp>/<task name> (launcher/sweep.py)."""
+  return os.path.join(LOGS_DIR, exp_name + (f'_{array_task_id}' if array_task_id else ''))
 
 
 def format_overrides(overrides: Dict[str, Any]) -> str:

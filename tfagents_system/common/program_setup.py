@@ -8,6 +8,7 @@ from tf_agents.train.utils import train_utils
 
 from tfagents_system.common import params_loading
 from tfagents_system.common import supervised_program
+from tfagents_system.common import thread_pools
 from tfagents_system.common.experiment_dir import ExperimentDir
 from tfagents_system.train_params_base import COLLECT_ENV
 from tfagents_system.train_params_base import TrainParamsBase
@@ -23,9 +24,9 @@ FLAGS = flags.FLAGS
 
 def size_thread_pools_to_cpus() -> None:
   """Sizes TensorFlow's thread pools to this process's CPUs."""
-  cpus = os.sched_getaffinity(0)
-  tf.config.threading.set_intra_op_parallelism_threads(len(cpus))
-  tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, len(cpus))))
+  cpu_count = len(os.sched_getaffinity(0))
+  tf.config.threading.set_intra_op_parallelism_threads(thread_pools.intra_op_threads(cpu_count))
+  tf.config.threading.set_inter_op_parallelism_threads(thread_pools.inter_op_threads(cpu_count))
 
 
 def start_program(role: str) -> TrainParamsBase:

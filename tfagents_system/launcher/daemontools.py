@@ -1,23 +1,25 @@
-"""Running programs as daemontools services: run files, one svscan, and a clean stop."""
+"""Running programs as daemontools services: run files, one svscan, and a clean stop.
+
+  python -m tfagents_system.launcher.daemontools pid <service dir>
+
+prints the PID of the service's program if it is up, nothing if it is down, and exits with 1 if
+no supervise answers for it (scripts/chaos.sh reads it so).
+"""
 import os
 import re
 import shlex
 import signal
 import subprocess
+import sys
 import time
 from typing import Dict, List, Optional, Sequence
 
+from tfagents_system.common import thread_pools
 from tfagents_system.launcher import processes
 from tfagents_system.launcher.cpu_plan import format_cpu_list
 
 # How long a program other than the first ones may take to stop.
 STOP_GRACE_S = 20.0
-
-
-def thread_env(cpu_count: int) -> Dict[str, str]:
-  """Thread pool sizes for a program that runs on `cpu_count` CPUs."""
-  return {'OMP_NUM_THREADS': str(cpu_count), 'TF_NUM_INTRAOP_THREADS': str(cpu_count),
-          'TF_NUM_INTEROP_THREADS': str(min(2, cpu_count))}
 
 
 def write_service(service_dir: str, command: Sequence[str], cpus: Optional[Sequence[int]],
@@ -33,7 +35,7 @@ def write_service(service_dir: str, command: Sequence[str], cpus: Optional[Seque
   os.makedirs(log_dir, exist_ok=True)
   supervise_pid = ''
   if cpus is not None:
-    env = dict(env, **thread_env(len(cpus)))
+    env = dict(env, **thread_pools.environment(len(cpus)))
     command = ['taskset', '-c', format_cpu_list(cpus)] + list(command)
     supervise_pid = 'export SAC_SUPERVISE_PID=$PPID\n'
   exports = '\n'.join(f'export {k}={shlex.quote(v)}' for k, v in sorted(env.items()))
@@ -59,6 +61,8 @@ class ServiceStatus:
     self.up = self.text.startswith('up ')
     pid = re.search(r'\(pid (\d+)\)', self.text)
     self.pid = int(pid.group(1)) if self.up and pid else None
+    # Neither up nor down: no supervise answers for the service (or the dir is not one).
+    self.supervised = self.up or self.text.startswith('down ')
     seconds = re.search(r'\b(\d+) seconds\b', self.text)
     self.seconds = int(seconds.group(1)) if seconds else None
     # Down, and supervise keeps it down (svc -d): not a crash supervise will restart.
@@ -164,3 +168,17 @@ class Svscan:
         return [int(p) for p in f.read().split()]
     except FileNotFoundError:
       return []
+
+
+def main(argv: Sequence[str]) -> int:
+  if len(argv) != 3 or argv[1] != 'pid':
+    print(f'usage: {argv[0]} pid <service dir>', file=sys.stderr)
+    return 2
+  status = svstat(argv[2])
+  if status.pid:
+    print(status.pid)
+  return 0 if status.supervised else 1
+
+
+if __name__ == '__main__':
+  sys.exit(main(sys.argv))

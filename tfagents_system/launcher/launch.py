@@ -14,8 +14,10 @@ from typing import Dict
 
 from tfagents_system import REPO_ROOT
 from tfagents_system.common import experiment_dir
+from tfagents_system.common import thread_pools
 from tfagents_system.launcher import cpu_plan
 from tfagents_system.launcher import daemontools
+from tfagents_system.launcher import exit_codes
 from tfagents_system.launcher import progress_display
 from tfagents_system.launcher import run_guard
 from tfagents_system.launcher import run_lock
@@ -65,10 +67,12 @@ def open_experiment(settings: RunSettings, spec,
 
 
 def choose_port(requested) -> int:
-  """The requested port if it is free on every interface (Reverb listens on all of them), else
-  raises; without a request, one the kernel says is free now. The replay server binds it seconds
-  later: a port taken meanwhile makes it crash at every start, which the crash-loop rule stops
-  the run for (run_watch.py)."""
+  """The replay server's port: `requested` (SAC_REVERB_PORT) if an IPv4 socket can bind it on
+  every address now, else LaunchError; without a request, a port the kernel hands such a socket
+  (from its ephemeral range). Only a check, and of IPv4 alone: the socket closes at once, and the
+  replay server binds the port seconds later on every IPv4 and IPv6 address (gRPC's [::]). A port
+  taken meanwhile, or held on IPv6 only, makes it crash at every start, which the crash-loop rule
+  stops the run for (run_watch.py)."""
   with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
     try:
       s.bind(('', requested or 0))
@@ -113,7 +117,7 @@ def write_services(settings: RunSettings, experiment: experiment_dir.ExperimentD
       # SLURM pins it on its node and sets SLURM_PROCID to the step's task (0): env sets ours.
       programs[name] = (remote[i].srun_command(name) + ['env', f'SLURM_PROCID={i}'] + worker
                         + [f'--reverb_address={reverb_host}:{port}'] + params_flags,
-                        None, dict(env, **daemontools.thread_env(remote[i].cpus)))
+                        None, dict(env, **thread_pools.environment(remote[i].cpus)))
     else:
       programs[name] = (worker + [address] + params_flags, plan.cpus_of(name),
                         dict(env, SLURM_PROCID=str(i)))
@@ -239,7 +243,7 @@ def main() -> int:
     experiment = open_experiment(settings, spec, lock)
   except (ValueError, LaunchError) as e:  # every input error type derives from these
     print(f'error: {e}', file=sys.stderr)
-    return 2
+    return exit_codes.BAD_INPUTS
   # From here on, the run stops even if this process is killed.
   guard = run_guard.Guard(experiment, lock)
   if plan.shared:
@@ -265,7 +269,7 @@ def main() -> int:
                           guard, display)
   guard.release()
   display.finish(experiment, settings, outcome == COMPLETED)
-  return 1 if outcome == FAILED else 0
+  return exit_codes.RUN_FAILED if outcome == FAILED else exit_codes.ENDED
 
 
 if __name__ == '__main__':

@@ -1,12 +1,9 @@
 """The variables of a training_variables file, read and checked, and the run's experiment dir."""
 import dataclasses
-import os
 from typing import Any, Dict, Mapping, Optional
 
-from tfagents_system import REPO_ROOT
+from tfagents_system.common import experiment_dir
 from tfagents_system.launcher import sweep
-
-LOGS_DIR = os.path.join(REPO_ROOT, 'logs')
 
 REQUIRED_INT_VARIABLES = ('SAC_NUM_COLLECT_WORKERS', 'SAC_REVERB_CPUS', 'SAC_TRAIN_CPUS',
                           'SAC_COLLECT_WORKER_CPUS')
@@ -46,7 +43,7 @@ class RunSettings:
     if task:  # its own dir in the sweep's and the seed the sweep gives it
       exp_dir, run_seed = sweep.task_dir(environ['SAC_SWEEP'], task), task.seed
     else:  # array tasks of one job get dirs and seeds of their own
-      exp_dir = experiment_root(environ['SAC_EXP_NAME'], array_task_id)
+      exp_dir = experiment_dir.experiment_root(environ['SAC_EXP_NAME'], array_task_id)
       run_seed = (_int(environ, 'SAC_SEED', source) if environ.get('SAC_SEED') else
                   int(array_task_id or 0))
     return cls(
@@ -66,12 +63,6 @@ class RunSettings:
         fresh=_flag(environ, 'SAC_FRESH'),
         overrides=task.overrides if task else {},
     )
-
-
-def experiment_root(exp_name: str, array_task_id: Optional[str] = None) -> str:
-  """logs/<exp>, or logs/<exp>_<task id> for a task of an array job; also a sweep's dir, whose
-  tasks are in logs/<exp>/<task name> (sweep.py)."""
-  return os.path.join(LOGS_DIR, exp_name + (f'_{array_task_id}' if array_task_id else ''))
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool:

@@ -17,7 +17,7 @@ import sys
 from typing import Dict, List, Mapping, Optional, Sequence
 
 from tfagents_system import REPO_ROOT
-from tfagents_system.launcher import run_settings
+from tfagents_system.common import experiment_dir
 from tfagents_system.launcher import sweep
 from tfagents_system.launcher.cpu_plan import CpuPlanError
 from tfagents_system.launcher.run_settings import RunSettings
@@ -87,7 +87,7 @@ def sbatch_command(settings: RunSettings, variables_file: str, sbatch_options: S
     script.append(sweep_plan.manifest_file)
   else:
     array = _option_value(sbatch_options, '-a', '--array') is not None
-    output = os.path.join(REPO_ROOT, 'logs', f'slurm-%x-{"%A_%a" if array else "%j"}.out')
+    output = os.path.join(experiment_dir.LOGS_DIR, f'slurm-%x-{"%A_%a" if array else "%j"}.out')
     ours = []
   return ['sbatch', f'--job-name={settings.exp_name}', f'--chdir={REPO_ROOT}', f'--output={output}',
           f'--nodes={nodes}', '--ntasks-per-node=1',
@@ -204,7 +204,7 @@ def main(argv: Sequence[str]) -> int:
     # The variables are in the environment (submit.sh sources the file); checked as the job will.
     settings = RunSettings.from_environ(os.environ)
     sweep_plan = sweep.plan(args.sweep, settings.params, settings.config,
-                            run_settings.experiment_root(settings.exp_name),
+                            experiment_dir.experiment_root(settings.exp_name),
                             args.tasks) if args.sweep else None
     command = sbatch_command(settings, args.variables_file, args.sbatch_options, sweep_plan)
   except ValueError as e:
@@ -218,7 +218,7 @@ def main(argv: Sequence[str]) -> int:
   print(shlex.join(command), flush=True)
   if args.dry_run:
     return 0
-  os.makedirs(os.path.join(REPO_ROOT, 'logs'), exist_ok=True)  # SLURM opens the output file there
+  os.makedirs(experiment_dir.LOGS_DIR, exist_ok=True)  # SLURM opens the output file there
   if sweep_plan:
     sweep_plan.write_manifest()
   return subprocess.run(command, check=False).returncode

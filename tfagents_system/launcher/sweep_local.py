@@ -18,7 +18,7 @@ import time
 from typing import Dict, List, Sequence
 
 from tfagents_system import REPO_ROOT
-from tfagents_system.common.experiment_dir import ExperimentDir
+from tfagents_system.common import experiment_dir
 from tfagents_system.launcher import run_settings
 from tfagents_system.launcher import slurm_job
 from tfagents_system.launcher import sweep
@@ -48,7 +48,7 @@ class Running:
   output: str
 
 
-def outcome(exit_code: int, experiment: ExperimentDir) -> str:
+def outcome(exit_code: int, experiment: experiment_dir.ExperimentDir) -> str:
   """The launcher exits 0 when its run completed or was stopped; status.json tells them apart."""
   if exit_code != 0:
     return FAILED
@@ -101,7 +101,7 @@ def run_tasks(plan: sweep.SweepPlan, slots: List[List[int]], variables_file: str
     for run in [r for r in running if r.process.poll() is not None]:
       running.remove(run)
       free.append(run.slot)
-      experiment = ExperimentDir(sweep.task_dir(plan.manifest_file, run.task))
+      experiment = experiment_dir.ExperimentDir(sweep.task_dir(plan.manifest_file, run.task))
       results[run.task.index] = outcome(run.process.returncode, experiment)
       status = experiment.read_status()
       detail = format_progress(status) if status else 'no progress recorded'
@@ -128,7 +128,7 @@ def main(argv: Sequence[str]) -> int:
   try:
     settings = run_settings.RunSettings.from_environ(os.environ)
     plan = sweep.plan(args.sweep, settings.params, settings.config,
-                      run_settings.experiment_root(settings.exp_name), args.tasks)
+                      experiment_dir.experiment_root(settings.exp_name), args.tasks)
   except ValueError as e:
     print(f'error: {e}', file=sys.stderr)
     return 2
