@@ -14,7 +14,6 @@ import subprocess
 import sys
 import termios
 import threading
-import time
 
 import pytest
 

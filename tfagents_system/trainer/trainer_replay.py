@@ -2,7 +2,7 @@
 
 Sampling the replay server over gRPC sent every item ~batch-size times across the wire and
 took three quarters of the trainer's CPU (docs/benchmarks.md). Now each episode crosses once:
-the trainer drains what workers wrote since (iteration_sync.TrainerSync.feed), cuts it into
+the trainer drains what workers wrote since (trainer_side.TrainerSync.feed), cuts it into
 windows of train_sequence_length steps and keeps them in this ring, sampled at memory speed. The
 ring holds the replay capacity in windows (n_episodes_in_buffer * episode_length: as many as
 the replay server's experience table holds when episodes run their full length), evicts the
