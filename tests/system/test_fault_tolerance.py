@@ -238,8 +238,9 @@ def test_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_pa
   run = TrainingRun(tmp_path, config, params='tests/params/poisoned_params.py').start()
   try:
     assert run.wait() == 1, run.output
-    failure = re.search(r'error: non-finite loss at iteration (\d+)', run.output)
+    failure = re.search(r'error: non-finite loss at iteration (\d+) \((.*)\)', run.output)
     assert failure, run.output
+    assert 'loss' in failure.group(2) and 'Graph execution' not in failure.group(2), run.output
     assert 'the last good checkpoint is kept' in run.output
     assert run.leftover_processes() == []
     latest = tf.train.latest_checkpoint(os.path.join(run.exp_dir, 'train', 'checkpoints'))

@@ -18,6 +18,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 from tfagents_system import REPO_ROOT
 from tfagents_system.common import experiment_dir
+from tfagents_system.launcher import exit_codes
 from tfagents_system.launcher import sweep
 from tfagents_system.launcher.cpu_plan import CpuPlanError
 from tfagents_system.launcher.run_settings import RunSettings
@@ -209,7 +210,7 @@ def main(argv: Sequence[str]) -> int:
     command = sbatch_command(settings, args.variables_file, args.sbatch_options, sweep_plan)
   except ValueError as e:
     print(f'error: {e}', file=sys.stderr)
-    return 2
+    return exit_codes.BAD_INPUTS
   if sweep_plan:
     print(sweep_plan.describe(cpus_per_node(settings, node_count(args.sbatch_options))))
     if not sweep_plan.selected:

@@ -19,6 +19,7 @@ from typing import Dict, List, Sequence
 
 from tfagents_system import REPO_ROOT
 from tfagents_system.common import experiment_dir
+from tfagents_system.launcher import exit_codes
 from tfagents_system.launcher import run_settings
 from tfagents_system.launcher import slurm_job
 from tfagents_system.launcher import sweep
@@ -131,7 +132,7 @@ def main(argv: Sequence[str]) -> int:
                       experiment_dir.experiment_root(settings.exp_name), args.tasks)
   except ValueError as e:
     print(f'error: {e}', file=sys.stderr)
-    return 2
+    return exit_codes.BAD_INPUTS
   per_task = slurm_job.cpus_to_request(settings)
   slots = cpu_slots(sorted(os.sched_getaffinity(0)), per_task)
   print(plan.describe(per_task))

@@ -125,8 +125,11 @@ class SgdSteps:
       # SacAgent checks its losses with tf.debugging.check_numerics.
       if 'nan' not in str(e).lower():
         raise
-      self._stop.fail_keeping_checkpoint(
-          f'non-finite loss at iteration {iteration} ({str(e).strip().splitlines()[0]})')
+      # Its message opens with TensorFlow's 'Graph execution error:'; the check's own line
+      # names the loss.
+      lines = str(e).strip().splitlines()
+      cause = next((line.strip() for line in lines if 'nan' in line.lower()), lines[0])
+      self._stop.fail_keeping_checkpoint(f'non-finite loss at iteration {iteration} ({cause})')
     except ReplayServerUnreachable as e:
       self._stop.fail(str(e))
     self._last = None if loss_info is None else loss_values(loss_info)
