@@ -1,9 +1,11 @@
 """A worker's side of the iteration protocol against a real Reverb server with the run's tables
 and the trainer's side publishing: a worker follows publications, not iteration numbers, pulls
 each one's policy, its reports reach the trainer, and when the server restarted under it, it
-abandons the iteration and follows the next publication."""
+abandons the iteration and follows the next publication. A waiting worker is woken by the
+trainer's notice, not by a poll or its wait's timeout."""
 import socket
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ import reverb
 import tensorflow as tf
 
 from tfagents_system.protocol import replay_tables
+from tfagents_system.protocol import worker_side
 from tfagents_system.protocol.iteration_sync import WorkerReport
 from tfagents_system.protocol.replay_connection import ReplayConnection
 from tfagents_system.protocol.replay_connection import ReplayServerLost
@@ -112,3 +115,19 @@ def test_a_worker_whose_server_restarted_abandons_its_iteration_and_follows_the_
   pulled = synced_variables(-1)
   run.worker.update_policy(pulled)
   np.testing.assert_array_equal(pulled[replay_tables.POLICY_KEY][0].numpy(), [2.0] * 3)
+
+
+def test_a_waiting_worker_is_woken_by_the_publication(monkeypatch):
+  monkeypatch.setattr(worker_side, 'NOTICE_WAIT_MS', 1000 * BOUND_S)  # no timeout to wake it
+  run = Run()
+  try:
+    run.publish(0, 1.0)
+    assert run.next_iteration() == 0
+    publisher = threading.Timer(1.0, run.publish, [1, 2.0])
+    start = time.monotonic()
+    publisher.start()
+    assert run.next_iteration() == 1
+    publisher.join()
+    assert time.monotonic() - start < BOUND_S / 2
+  finally:
+    run.server.stop()

@@ -5,7 +5,7 @@ trainer_side.py, a worker's worker_side.py.
 Tables on the replay server (replay_tables.py):
   experience      the replay buffer, an item per episode (episode_items.py): the durable copy,
                   checkpointed and reloaded on restarts.
-  experience_feed the same items, each read once by the trainer (feed_reader.py) into its own
+  experience_feed the same items, each read once by the trainer (queue_reader.py) into its own
                   copy, which it samples at memory speed (trainer_replay.py).
   variables       the latest policy variables and train step (ReverbVariableContainer).
   iteration       the iteration the latest policy was published for; tiny, so

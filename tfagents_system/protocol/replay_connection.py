@@ -19,6 +19,7 @@ from tfagents_system.protocol.replay_tables import VARIABLE_TABLE
 
 T = TypeVar('T')
 PROBE_TIMEOUT_S = 5
+WRITE_TIMEOUT_S = 5
 PORT_POLL_S = 0.05
 
 
@@ -34,8 +35,8 @@ class ReplayConnection:
   """A program's one connection to the replay server, holding every Reverb client the program
   uses; it reconnects, within a bound, when the server restarts.
 
-  Its server operations (table_info, insert, reset, checkpoint, trajectory_writer, and push, pull
-  and update of the tables of tensors) are single calls; `call` runs a piece of work made of them
+  Its server operations (table_info, insert, write_items, reset, checkpoint, trajectory_writer,
+  and push, pull and update of the tables of tensors) are single calls; `call` runs a piece of work made of them
   under the retry rule. `same_server()` tells, once the server answers, whether it is still the
   instance the caller's work lives on (each side of the iteration sync sets it: the publication
   it knows is there). Hooks added with `on_reconnect` rebuild what holds a stream of its own
@@ -62,6 +63,19 @@ class ReplayConnection:
 
   def insert(self, data, priorities: Dict[str, float]) -> None:
     self._client.insert(data, priorities)
+
+  def write_items(self, data, table: str, count: int) -> None:
+    """`count` items of `table`, each the array `data`, written once the call returns. A server
+    that does not confirm them within WRITE_TIMEOUT_S raises (a trajectory writer would wait for
+    a server that went away for as long as it takes)."""
+    writer = self._client.trajectory_writer(num_keep_alive_refs=1)
+    try:
+      writer.append(data)
+      for _ in range(count):
+        writer.create_item(table, 1.0, writer.history[-1])
+      writer.flush(timeout_ms=int(WRITE_TIMEOUT_S * 1000))
+    finally:
+      writer.close()
 
   def reset(self, table: str) -> None:
     self._client.reset(table)

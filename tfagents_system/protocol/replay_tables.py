@@ -24,6 +24,13 @@ TRAIN_STEP_KEY = 'train_step'
 ITERATION_TABLE = 'iteration'
 REPORT_TABLE = 'worker_reports'
 REPORT_QUEUE_SIZE = 10000
+# A notice per worker at each publication: a worker waiting for the next publication blocks on
+# a read of this table (worker_side.py) instead of polling the iteration table. The notices are
+# interchangeable; the iteration table stays the truth. Inserts never block: the oldest notices
+# (of workers that did not take theirs) make room.
+NOTICE_TABLE = 'publication_notices'
+NOTICE_CAPACITY = 1000
+NOTICE_SIGNATURE = tf.TensorSpec((), tf.int64)  # the publication
 
 ITERATION_KEY = 'iteration'
 # Every publication has a new, larger id (a timestamp): workers follow publications,
@@ -102,6 +109,14 @@ def make_tables(specs: TableSpecs) -> List[reverb.Table]:
           REPORT_TABLE,
           max_size=REPORT_QUEUE_SIZE,
           signature=report_signature(specs.report_length)),
+      reverb.Table(
+          NOTICE_TABLE,
+          max_size=NOTICE_CAPACITY,
+          sampler=reverb.selectors.Fifo(),
+          remover=reverb.selectors.Fifo(),
+          max_times_sampled=1,
+          rate_limiter=reverb.rate_limiters.MinSize(1),
+          signature=NOTICE_SIGNATURE),
   ]
 
 

@@ -11,18 +11,18 @@ import numpy as np
 import reverb
 import tensorflow as tf
 
-from tfagents_system.protocol.feed_reader import FeedReader
 from tfagents_system.protocol.iteration_sync import INIT_ITERATION
 from tfagents_system.protocol.iteration_sync import IterationSummary
 from tfagents_system.protocol.iteration_sync import WorkerReport
+from tfagents_system.protocol.queue_reader import QueueReader
 from tfagents_system.protocol.replay_connection import ReplayConnection
 from tfagents_system.protocol.replay_tables import EXPERIENCE_TABLE
 from tfagents_system.protocol.replay_tables import FEED_TABLE
 from tfagents_system.protocol.replay_tables import ITERATION_SIGNATURE
 from tfagents_system.protocol.replay_tables import ITERATION_TABLE
 from tfagents_system.protocol.replay_tables import ITERATION_KEY
+from tfagents_system.protocol.replay_tables import NOTICE_TABLE
 from tfagents_system.protocol.replay_tables import PUBLICATION_KEY
-from tfagents_system.protocol.replay_tables import report_signature
 from tfagents_system.protocol.replay_tables import REPORT_TABLE
 from tfagents_system.protocol.replay_tables import VARIABLE_TABLE
 from tfagents_system.trainer.trainer_replay import TrainerReplay
@@ -74,9 +74,14 @@ class TrainerSync:
     self._report_timeout_s = worker_report_timeout_s
     self._publication: Optional[int] = None
     self._iteration: Optional[int] = None
-    self._feed = FeedReader(connection.address, lambda: connection.table_info(FEED_TABLE))
+    self._feed = QueueReader(connection.address, FEED_TABLE,
+                             lambda: connection.table_info(FEED_TABLE))
+    self._reports = QueueReader(connection.address, REPORT_TABLE,
+                                lambda: connection.table_info(REPORT_TABLE))
     connection.same_server = self._publication_is_current
-    connection.on_reconnect(self._feed.close)  # its dataset streams from the server that went away
+    # Their datasets stream from the server that went away.
+    connection.on_reconnect(self._feed.close)
+    connection.on_reconnect(self._reports.close)
 
   @property
   def replay_episodes(self) -> int:
@@ -98,8 +103,8 @@ class TrainerSync:
     return self._publication
 
   def publish(self, iteration: int) -> None:
-    """Pushes the policy for `iteration`; the iteration number goes last so a
-    worker that sees it is sure to get that policy."""
+    """Pushes the policy for `iteration`; the iteration number goes after it so a worker that
+    sees it is sure to get that policy, then a notice for each worker."""
     # Microseconds: exact in the float64 array a report is sent as.
     self._iteration, self._publication = iteration, time.time_ns() // 1000
     self._connection.call(self._push, f'publishing iteration {iteration}')
@@ -109,6 +114,7 @@ class TrainerSync:
     self._connection.push({ITERATION_KEY: tf.constant(self._iteration, tf.int64),
                            PUBLICATION_KEY: tf.constant(self._publication, tf.int64)},
                           ITERATION_TABLE)
+    self._connection.write_items(np.int64(self._publication), NOTICE_TABLE, self._num_workers)
 
   def read_durable_replay(self) -> list:
     """What a trainer that (re)starts fills its replay with (fill_replay): a uniform resample of
@@ -180,7 +186,7 @@ class TrainerSync:
     deadline = time.monotonic() + self._report_timeout_s
     next_check = time.monotonic() + 1.0
     while len(reports) < self._num_workers and time.monotonic() < deadline:
-      for report in self._connection.call(self._drain, 'reading reports'):
+      for report in self._connection.call(self._next_reports, 'reading reports'):
         if report.publication == self._publication:
           reports[report.worker] = report
         else:
@@ -194,8 +200,6 @@ class TrainerSync:
           self.publish(iteration)
       if stop_requested.is_set():
         deadline = min(deadline, time.monotonic() + STOP_WAIT_S)
-      if len(reports) < self._num_workers:
-        time.sleep(0.02)
     missing = sorted(set(range(self._num_workers)) - set(reports))
     if missing:
       logging.warning('Iteration %d: no report from workers %s within %.0fs; going on without them',
@@ -210,11 +214,8 @@ class TrainerSync:
     published = read_items(self._connection.address, ITERATION_TABLE, ITERATION_SIGNATURE, 1)
     return bool(published) and int(published[0][PUBLICATION_KEY]) == self._publication
 
-  def _drain(self) -> List[WorkerReport]:
-    size = self._connection.table_size(REPORT_TABLE)
-    if not size:
-      return []
-    return [WorkerReport.from_array(data.numpy(), self._curriculum_names)
-            for data in read_items(self._connection.address, REPORT_TABLE,
-                                   report_signature(WorkerReport.array_length(
-                                       self._curriculum_names)), size)]
+  def _next_reports(self) -> List[WorkerReport]:
+    """The reports written since the last call; when there are none, the next one written
+    (a wait of about a second at most)."""
+    return [WorkerReport.from_array(data, self._curriculum_names)
+            for data in self._reports.read(wait=True)]

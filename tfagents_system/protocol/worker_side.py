@@ -1,29 +1,40 @@
 """A collect worker's side of the iteration protocol (iteration_sync.py): it follows the
 trainer's publications, pulls their policy and reports its own iterations.
 """
-import time
 from typing import Optional, Sequence, Tuple
 
 from tfagents_system.protocol.iteration_sync import WorkerReport
+from tfagents_system.protocol.queue_reader import TableStream
 from tfagents_system.protocol.replay_connection import ReplayConnection
 from tfagents_system.protocol.replay_connection import ReplayServerLost
 from tfagents_system.protocol.replay_tables import ITERATION_KEY
 from tfagents_system.protocol.replay_tables import ITERATION_TABLE
+from tfagents_system.protocol.replay_tables import NOTICE_SIGNATURE
+from tfagents_system.protocol.replay_tables import NOTICE_TABLE
 from tfagents_system.protocol.replay_tables import PUBLICATION_KEY
 from tfagents_system.protocol.replay_tables import REPORT_TABLE
 from tfagents_system.protocol.replay_tables import VARIABLE_TABLE
 
 
+# A wait for a notice ends after this (Reverb's rate limiter timeout) and the publication is
+# checked again: a notice lost with a restarted server, or taken by another worker, costs a wait
+# of this long at most.
+NOTICE_WAIT_MS = 1000
+
+
 class WorkerSync:
   """A collect worker's side: follow the trainer's publications, report its own iterations."""
 
-  def __init__(self, connection: ReplayConnection, curriculum_names: Sequence[str],
-               poll_interval_s: float = 0.02):
+  def __init__(self, connection: ReplayConnection, curriculum_names: Sequence[str]):
     self._connection = connection
     self._curriculum_names = list(curriculum_names)
-    self._poll_interval_s = poll_interval_s
     self._publication = -1
+    # Waiting on the trainer's notices takes no CPU and ends as soon as one is written, where
+    # polling the iteration table would add its interval to every iteration.
+    self._notices = TableStream(connection.address, NOTICE_TABLE, NOTICE_SIGNATURE,
+                                NOTICE_WAIT_MS)
     connection.same_server = self._publication_is_current
+    connection.on_reconnect(self._notices.close)
 
   def wait_for_next_iteration(self) -> int:
     """Blocks until the trainer publishes anew; returns the iteration it published."""
@@ -32,7 +43,7 @@ class WorkerSync:
       if published and published[1] > self._publication:
         iteration, self._publication = published
         return iteration
-      time.sleep(self._poll_interval_s)
+      self._connection.call(self._notices.read, 'waiting for a publication')
 
   def _latest_publication(self) -> Optional[Tuple[int, int]]:
     """(iteration, publication), or None while nothing is published."""
