@@ -8,8 +8,10 @@ Tables on the replay server (replay_tables.py):
   experience_feed the same items, each read once by the trainer (queue_reader.py) into its own
                   copy, which it samples at memory speed (trainer_replay.py).
   variables       the latest policy variables and train step (ReverbVariableContainer).
-  iteration       the iteration the latest policy was published for; tiny, so
-                  workers can poll it cheaply while they wait.
+  iteration       the iteration the latest policy was published for: what a worker checks
+                  when it is woken, or after a wait of a second.
+  publication_notices  a notice per worker at each publication, which a waiting worker
+                  blocks on (no polling: it wakes as the notice is written).
   worker_reports  a queue of per-iteration reports from the workers (experience
                   written, collect and eval returns) that the trainer drains.
 
