@@ -16,9 +16,10 @@ Each program's work in CPU milliseconds per iteration:
 (e episodes of L steps per worker, S SGD steps, per iteration). Programs pinned to the same
 CPUs (the launcher's CPU plan, tfagents_system/launcher/cpu_plan.py) divide them: a group's time is its
 programs' work ÷ its CPUs, and no program goes faster than its own work on one CPU. The
-iteration lasts the slowest of those plus the latency of two 20 ms polls (a worker noticing the
-publication, the trainer noticing the last report), and that program is the bottleneck; the
-mean iteration averages one evaluation iteration and eval_period_itrs - 1 plain ones.
+iteration lasts the slowest of those plus two hand-offs (a worker woken by the publication's
+notice, the trainer by the last report: reads that wait, no polls), and that program is the
+bottleneck; the mean iteration averages one evaluation iteration and eval_period_itrs - 1 plain
+ones.
 
   python -m bench.performance_model [--quick]
 """
@@ -36,7 +37,7 @@ from tfagents_system.common import experiment_dir
 from tfagents_system.common import summary_tags
 from tfagents_system.launcher import cpu_plan
 
-POLL_LATENCY_MS = 2 * 0.5 * 20  # two polls every 20 ms, caught half-way on average
+HANDOFF_LATENCY_MS = 2 * 1.0  # a waiting read woken by a write over loopback: ~1 ms each
 NODE_CPUS = 32
 # Up to the most a node's CPUs take by the SLURM CPU formula (slurm_job.cpus_to_request).
 NODE_WORKERS = (1, 2, 4, 8, 16, 28)
@@ -105,7 +106,7 @@ def predict(costs: Dict[str, float], work: Workload, workers: int,
   plain = iteration_pace(program_work_ms(costs, work, workers, evaluating=False), plan)
   evaluating = iteration_pace(program_work_ms(costs, work, workers, evaluating=True), plan)
   bottleneck = max(plain, key=plain.get)
-  iteration_ms = POLL_LATENCY_MS + ((work.eval_period - 1) * plain[bottleneck]
+  iteration_ms = HANDOFF_LATENCY_MS + ((work.eval_period - 1) * plain[bottleneck]
                                     + max(evaluating.values())) / work.eval_period
   env_steps = workers * work.episodes_per_worker * work.episode_length
   return Prediction(iteration_ms, 1000 * env_steps / iteration_ms,

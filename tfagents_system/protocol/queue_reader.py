@@ -36,7 +36,9 @@ class TableStream:
   new one). Reverb's sampler retries a server that went away for as long as it takes, so the read
   runs on a thread of its own: when the server answers neither way within PROBE_TIMEOUT_S more,
   the read raises ReplayServerSilent (for the connection's retry rule) and the stream starts
-  over, leaving that thread to end with the dataset, once the server is back.
+  over, leaving that thread to end with the dataset once the server is back; its sampler may
+  take one item of the new server with it (a report: the trainer goes on without it after
+  worker_report_timeout_s; a notice: its worker wakes a second later).
   """
 
   def __init__(self, address: str, table: str, signature: tf.TensorSpec, timeout_ms: int):
