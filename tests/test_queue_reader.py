@@ -127,7 +127,7 @@ def test_a_waiting_read_returns_the_item_written_during_the_wait(server, monkeyp
   try:
     assert feed.read(wait=True) == [1]
   finally:
-    writer.join()
+    writer.join(10)
   # Once written, not after the wait's timeout.
   assert time.monotonic() - start < queue_reader.MISSING_ITEM_TIMEOUT_MS / 1000 / 2
   feed.write(2)
@@ -173,4 +173,4 @@ def test_a_read_from_a_server_killed_under_it_gives_up_within_its_bound():
     assert not stream.is_open
   finally:
     server.kill()
-    server.wait()
+    server.wait(30)

@@ -12,6 +12,7 @@ import pytest
 import reverb
 import tensorflow as tf
 
+from tfagents_system.protocol import queue_reader
 from tfagents_system.protocol import replay_tables
 from tfagents_system.protocol import worker_side
 from tfagents_system.protocol.iteration_sync import WorkerReport
@@ -127,7 +128,24 @@ def test_a_waiting_worker_is_woken_by_the_publication(monkeypatch):
     start = time.monotonic()
     publisher.start()
     assert run.next_iteration() == 1
-    publisher.join()
+    publisher.join(BOUND_S)
+    assert time.monotonic() - start < BOUND_S / 2
+  finally:
+    run.server.stop()
+
+
+def test_the_trainer_is_woken_by_the_last_report(monkeypatch):
+  monkeypatch.setattr(queue_reader, 'MISSING_ITEM_TIMEOUT_MS', 1000 * BOUND_S)  # no timeout
+  run = Run()
+  try:
+    run.publish(3, 1.0)
+    assert run.next_iteration() == 3
+    reporter = threading.Timer(1.0, run.worker.report, [WorkerReport(0, 3, env_steps=7)])
+    start = time.monotonic()
+    reporter.start()
+    summary = run.trainer.gather(3, threading.Event())
+    reporter.join(BOUND_S)
+    assert summary.missing_workers == [] and summary.env_steps == 7
     assert time.monotonic() - start < BOUND_S / 2
   finally:
     run.server.stop()

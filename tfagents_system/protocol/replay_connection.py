@@ -36,8 +36,8 @@ class ReplayConnection:
   uses; it reconnects, within a bound, when the server restarts.
 
   Its server operations (table_info, insert, write_items, reset, checkpoint, trajectory_writer,
-  and push, pull and update of the tables of tensors) are single calls; `call` runs a piece of work made of them
-  under the retry rule. `same_server()` tells, once the server answers, whether it is still the
+  and push, pull and update of the tables of tensors) are single calls; `call` runs a piece of
+  work made of them under the retry rule. `same_server()` tells, once the server answers, whether it is still the
   instance the caller's work lives on (each side of the iteration sync sets it: the publication
   it knows is there). Hooks added with `on_reconnect` rebuild what holds a stream of its own
   (writers, datasets).
