@@ -87,6 +87,19 @@ def test_set_state_rejecting_a_curriculum_key_names_key_and_iteration(tmp_path):
                   "unknown key 'gravity'")
 
 
+def test_an_eval_measure_the_env_does_not_give_is_named(tmp_path):
+  with open(os.path.join(REPO, 'config', 'point_mass.json')) as f:
+    config = json.load(f)
+  config.update({'eval_measures': ['final_distance', 'distance_to_goal'],
+                 'record_dir': str(tmp_path)})
+  path = tmp_path / 'c.json'
+  path.write_text(json.dumps(config))
+  assert_rejected(run_with(tmp_path, {'SAC_PARAMS': 'tests/params/recording_params.py',
+                                      'SAC_CONFIG': str(path)}),
+                  "TrainParams.eval_measures names 'distance_to_goal', which the eval env's "
+                  'episode_measures() does not give (it gives: final_distance)')
+
+
 @pytest.mark.parametrize('name', ['eval_period_itrs', 'checkpoint_period_itrs'])
 def test_bad_hyperparameter_from_the_config(tmp_path, name):
   with open(os.path.join(REPO, 'config', 'point_mass.json')) as f:

@@ -4,14 +4,19 @@ test_trainer_side.py, test_worker_side.py."""
 from tfagents_system.protocol import iteration_sync
 
 
-def test_a_report_crosses_as_an_array_with_the_curriculum_values_its_envs_had():
-  names = ['mass', 'friction']
+def test_a_report_crosses_as_an_array_with_its_curriculum_values_and_eval_measures():
+  layout = iteration_sync.ReportLayout(('mass', 'friction'), ('forward_distance_m', 'drift_m'))
   report = iteration_sync.WorkerReport(1, 4, env_steps=60, collect_episodes=2,
                                        collect_return_sum=-3.5, publication=1_700_000_000_123_456,
-                                       curriculum={'mass': 1.5})
-  array = report.to_array(names)
-  assert array.shape == (iteration_sync.WorkerReport.array_length(names),)
-  assert iteration_sync.WorkerReport.from_array(array, names) == report
+                                       eval_episodes=2, curriculum={'mass': 1.5},
+                                       eval_measure_sums={'forward_distance_m': 2.5,
+                                                          'drift_m': 0.25})
+  array = report.to_array(layout)
+  assert array.shape == (iteration_sync.WorkerReport.array_length(layout),)
+  assert iteration_sync.WorkerReport.from_array(array, layout) == report
+  # Without an evaluation, it carries no measures.
+  plain = iteration_sync.WorkerReport(0, 5, curriculum={'friction': 0.5})
+  assert iteration_sync.WorkerReport.from_array(plain.to_array(layout), layout) == plain
 
 
 def test_a_summary_adds_up_the_reports_and_has_no_mean_without_episodes():
@@ -26,3 +31,14 @@ def test_a_summary_adds_up_the_reports_and_has_no_mean_without_episodes():
   assert summary.collect_return == -3.0 and summary.collect_episode_length == 20.0
   assert summary.eval_return is None and summary.eval_episode_length is None
   assert summary.curriculum == {'mass': 2.0}
+  assert summary.eval_measures == {}
+
+
+def test_a_summary_averages_the_eval_measures_over_all_eval_episodes():
+  reports = [iteration_sync.WorkerReport(0, 10, eval_episodes=1, eval_return_sum=1.0,
+                                         eval_measure_sums={'forward_distance_m': 1.5}),
+             iteration_sync.WorkerReport(1, 10, eval_episodes=3, eval_return_sum=2.0,
+                                         eval_measure_sums={'forward_distance_m': 2.5})]
+  summary = iteration_sync.IterationSummary(reports, missing_workers=[])
+  assert summary.eval_return == 0.75
+  assert summary.eval_measures == {'forward_distance_m': 1.0}

@@ -3,6 +3,7 @@ import pytest
 
 from tfagents_system.common import summary_tags
 from tfagents_system.protocol.iteration_sync import IterationSummary
+from tfagents_system.protocol.iteration_sync import ReportLayout
 from tfagents_system.protocol.iteration_sync import WorkerReport
 from tfagents_system.trainer import iteration_timing as timing
 
@@ -45,11 +46,11 @@ def test_phase_clock_times_each_phase_since_the_last_lap(monkeypatch):
 
 
 def test_worker_reports_round_trip_with_their_timings_and_curriculum():
-  names = ['mass', 'friction']
+  layout = ReportLayout(('mass', 'friction'))
   report = WorkerReport(1, 7, env_steps=50, collect_seconds=0.1, eval_seconds=0.2,
                         policy_pull_seconds=0.003, publication_wait_seconds=0.9,
                         curriculum={'mass': 2.5})
-  assert WorkerReport.from_array(report.to_array(names), names) == report
+  assert WorkerReport.from_array(report.to_array(layout), layout) == report
 
 
 def pace(sgd, collect, evaluate=0.0):

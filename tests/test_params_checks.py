@@ -96,6 +96,7 @@ def test_a_bool_is_no_whole_number():
     ('log_period_itrs', 0), ('checkpoint_period_itrs', 0), ('checkpoint_period_itrs', -1),
     ('worker_report_timeout_s', 0), ('worker_report_timeout_s', -1.0),
     ('worker_report_timeout_s', math.nan),
+    ('eval_measures', 'final_distance'), ('eval_measures', ('a', 'a')), ('eval_measures', ('',)),
 ])
 def test_a_bad_value_is_refused_naming_field_and_value(field, value):
   assert refusal(point_mass(**{field: value})) == (
@@ -114,6 +115,7 @@ def test_a_bad_value_is_refused_naming_field_and_value(field, value):
     ('num_iter', np.int64(5)), ('n_eval_episodes', 0),
     ('checkpoint_period_itrs', 1000),
     ('worker_report_timeout_s', 30), ('worker_report_timeout_s', math.inf),
+    ('eval_measures', ()), ('eval_measures', ['final_distance']),
 ])
 def test_a_good_value_passes(field, value):
   check_hyperparameters(point_mass(**{field: value}))

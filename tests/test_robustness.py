@@ -144,8 +144,8 @@ def expected_trained_range(name, iteration):
   return [min(given), max(given)] if given else None
 
 
-def user_loop_return(experiment, checkpoint, seed, values):
-  """One episode as a user's own code would run it."""
+def user_loop_episode(experiment, checkpoint, seed, values):
+  """One episode as a user's own code would run it: its return and where the puck ended."""
   policy = load_greedy_policy(ExperimentDir(experiment))
   policy.update_from_checkpoint(os.path.join(experiment, 'policies', 'checkpoints', checkpoint))
   env = PointMassEnv(seed=seed, episode_length=50)
@@ -155,7 +155,7 @@ def user_loop_return(experiment, checkpoint, seed, values):
   while not time_step.is_last():
     time_step = env.step(policy.action(time_step).action)
     total += float(time_step.reward)
-  return total
+  return total, float(np.linalg.norm(time_step.observation[:2]))
 
 
 def test_two_parameter_map_with_its_stats_trained_range_and_seeds_reproducible(
@@ -183,14 +183,20 @@ def test_two_parameter_map_with_its_stats_trained_range_and_seeds_reproducible(
     assert float(row['mass']) == cell['values']['mass']
     assert float(row['mean_return']) == pytest.approx(cell['mean_return'])
     assert row['mean_length'] == '50.0' and row['max_length'] == '50'
+    # The env's episode measure, per episode and its mean per cell.
+    distances = [m['final_distance'] for m in cell['measures']]
+    assert cell['mean_final_distance'] == pytest.approx(np.mean(distances))
+    assert float(row['mean_final_distance']) == pytest.approx(cell['mean_final_distance'])
   seeds = [s for c in cells for s in c['episode_seeds']]
   assert len(set(seeds)) == 18
   # A cell's episode is the episode a user's own loop gets with that seed and those values.
-  assert cells[3]['returns'][1] == pytest.approx(user_loop_return(
-      experiment, LAST, cells[3]['episode_seeds'][1], cells[3]['values']), abs=1e-4)
+  assert (cells[3]['returns'][1], cells[3]['measures'][1]['final_distance']) == pytest.approx(
+      user_loop_episode(experiment, LAST, cells[3]['episode_seeds'][1], cells[3]['values']),
+      abs=1e-4)
   # The table on the terminal.
   assert 'trained on mass [1, 1.667], friction [0.1, 0.3]' in first.stdout
   assert f"{cells[0]['mean_return']:.2f}" in first.stdout
+  assert 'mean length  final_distance' in first.stdout
   assert 'with 1 worker process\n' in first.stdout
 
   second = run_py(experiment, without_reverb, *sweep, '--jobs', '2')

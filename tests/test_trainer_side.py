@@ -96,7 +96,7 @@ def run(tmp_path):
   agent, train_step = program_setup.create_agent(params, time_step_spec, action_spec)
   server = ReplayServer(tmp_path)
   address = f'localhost:{server.port}'
-  names = Curriculum.from_env_config(params.env_config).names
+  layout = iteration_sync.ReportLayout.of(params)
 
   worker_threads, errors = [], []
   for index in range(NUM_WORKERS):
@@ -104,7 +104,7 @@ def run(tmp_path):
       try:
         connection = ReplayConnection(address, params.replay_reconnect_timeout_s)
         worker = workers.CollectWorker(params, index, NUM_WORKERS, connection, 0, 0)
-        workers.follow_iterations(worker, worker_side.WorkerSync(connection, names),
+        workers.follow_iterations(worker, worker_side.WorkerSync(connection, layout),
                                   connection, NUM_ITER)
       except Exception as e:  # pylint: disable=broad-except
         errors.append(e)
@@ -117,7 +117,7 @@ def run(tmp_path):
     sync = trainer_side.TrainerSync(
         ReplayConnection(address, params.replay_reconnect_timeout_s),
         replay_tables.synced_variables(agent.collect_policy.variables(), train_step),
-        NUM_WORKERS, names, replay, params.train_batch_size, params.worker_report_timeout_s)
+        NUM_WORKERS, layout, replay, params.train_batch_size, params.worker_report_timeout_s)
     yield sync, server, params, gate
     gate.set()
     sync.publish(NUM_ITER)  # workers see that training is over
@@ -177,6 +177,8 @@ def test_server_restarted_during_the_initial_collection_and_the_sgd_steps(run):
     assert summary.missing_workers == [], iteration
     assert {r.iteration for r in summary.reports} == {iteration}
     assert summary.curriculum == Curriculum.from_env_config(params.env_config).values_at(iteration)
+    # Workers evaluate at iteration 0 and report the env's measures of those episodes.
+    assert set(summary.eval_measures) == ({'final_distance'} if iteration == 0 else set())
   assert server.restarts == 2
   # The restart mid-SGD emptied the server, not the trainer's replay: it has all it took in.
   # (The last iteration's experience may still be on its way.)
@@ -229,14 +231,14 @@ def test_reads_of_the_small_tables_give_up_on_an_empty_table(run):
   # A server that restarted between a size check and a read: the read must not wait for
   # an insert that only the reader itself would make.
   sync, server, params, _ = run
-  names = Curriculum.from_env_config(params.env_config).names
+  layout = iteration_sync.ReportLayout.of(params)
   server.restart_empty()
   address = f'localhost:{server.port}'
   assert trainer_side.read_items(address, replay_tables.ITERATION_TABLE,
                                  replay_tables.ITERATION_SIGNATURE, 1) == []
   assert trainer_side.read_items(address, replay_tables.REPORT_TABLE,
                                  replay_tables.report_signature(
-                                     iteration_sync.WorkerReport.array_length(names)), 2) == []
+                                     iteration_sync.WorkerReport.array_length(layout)), 2) == []
   sync.publish(0)
   published = trainer_side.read_items(address, replay_tables.ITERATION_TABLE,
                                       replay_tables.ITERATION_SIGNATURE, 1)

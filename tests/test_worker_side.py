@@ -15,6 +15,7 @@ import tensorflow as tf
 from tfagents_system.protocol import queue_reader
 from tfagents_system.protocol import replay_tables
 from tfagents_system.protocol import worker_side
+from tfagents_system.protocol.iteration_sync import ReportLayout
 from tfagents_system.protocol.iteration_sync import WorkerReport
 from tfagents_system.protocol.replay_connection import ReplayConnection
 from tfagents_system.protocol.replay_connection import ReplayServerLost
@@ -22,7 +23,7 @@ from tfagents_system.protocol.trainer_side import TrainerSync
 from tfagents_system.protocol.worker_side import WorkerSync
 from tfagents_system.trainer.trainer_replay import TrainerReplay
 
-CURRICULUM = ['mass']
+REPORT_LAYOUT = ReportLayout(('mass',))
 BOUND_S = 60
 
 
@@ -44,15 +45,15 @@ class Run:
     self.port = free_port()
     self.specs = replay_tables.TableSpecs(
         item_bytes=8, capacity_episodes=10, policy_variables=[[[3], 'float32']],
-        train_step=[[], 'int64'], report_length=WorkerReport.array_length(CURRICULUM))
+        train_step=[[], 'int64'], report_length=WorkerReport.array_length(REPORT_LAYOUT))
     self.start_server()
     address = f'localhost:{self.port}'
     self.trainer_variables = synced_variables(0)
     replay = TrainerReplay({'x': tf.TensorSpec([1], tf.float32)}, 2, 10, 2)
     self.trainer = TrainerSync(ReplayConnection(address, BOUND_S), self.trainer_variables, 1,
-                               CURRICULUM, replay, 2, BOUND_S)
+                               REPORT_LAYOUT, replay, 2, BOUND_S)
     self.worker_connection = ReplayConnection(address, BOUND_S)
-    self.worker = WorkerSync(self.worker_connection, CURRICULUM)
+    self.worker = WorkerSync(self.worker_connection, REPORT_LAYOUT)
 
   def start_server(self):
     self.server = reverb.Server(replay_tables.make_tables(self.specs), port=self.port)

@@ -1,6 +1,7 @@
 """A worker's share of the run (its episodes, env seeds and eval iterations), and
 workers.EpisodeActor, which adds up episodes as tf-agents' collect metrics do, at a fraction of
 the cost."""
+import numpy as np
 import pytest
 from tf_agents.policies import random_py_policy
 from tf_agents.train import actor
@@ -43,8 +44,23 @@ def test_sums_match_tf_agents_metrics():
   for _ in range(2):  # a second run counts its own episodes only
     for metric in metrics:
       metric.reset()
-    episodes, return_sum, length_sum = episode_actor.run()
+    stats = episode_actor.run()
     number_of_episodes, _, average_return, average_length = metrics
-    assert episodes == int(number_of_episodes.result()) == 3
-    assert return_sum == pytest.approx(3 * float(average_return.result()), rel=1e-5)
-    assert length_sum == 3 * float(average_length.result()) == 60
+    assert stats.episodes == int(number_of_episodes.result()) == 3
+    assert stats.return_sum == pytest.approx(3 * float(average_return.result()), rel=1e-5)
+    assert stats.length_sum == 3 * float(average_length.result()) == 60
+
+
+def test_the_env_measures_of_each_episode_are_added_up_at_its_last_step():
+  env = PointMassEnv(seed=4, episode_length=10)
+  policy = random_py_policy.RandomPyPolicy(env.time_step_spec(), env.action_spec())
+  ends = []  # the puck's distance from the origin after each episode's last step
+  def record_end(trajectory):
+    if trajectory.is_last():
+      ends.append(float(np.linalg.norm(env._position)))  # pylint: disable=protected-access
+  episode_actor = EpisodeActor(env, policy, train_utils.create_train_step(), 3,
+                               observers=[record_end], measure_names=['final_distance'])
+  stats = episode_actor.run()
+  assert len(ends) == 3 and stats.episodes == 3
+  assert stats.measure_sums == {'final_distance': pytest.approx(sum(ends))}
+  assert episode_actor.run().measure_sums['final_distance'] == pytest.approx(sum(ends[3:]))

@@ -17,6 +17,7 @@ class TrainParams(TrainParamsBase):
     self.episode_length = env_config.get('episode_length', 1000)
     self.num_iter = env_config.get('num_iter', 500)
     self.n_eval_episodes = 4
+    self.eval_measures = ('forward_distance_m',)  # MinitaurEnv.episode_measures
 
   def env_ctor(self, seed=None, *args, **kwargs):
     return MinitaurEnv(seed, *args, **kwargs)

@@ -18,6 +18,7 @@ class TrainParams(TrainParamsBase):
     self.n_eval_episodes = 4
     self.n_buffer_init_episodes = 10
     self.eval_period_itrs = 10
+    self.eval_measures = ('final_distance',)  # PointMassEnv.episode_measures
     self.train_batch_size = 128
     self.log_period_itrs = 1
     self.checkpoint_period_itrs = 20

@@ -10,6 +10,7 @@ writes a robustness map under <exp_dir>/robustness/ (robustness.py).
 
 Works without Reverb installed (e.g. on macOS): nothing imported here needs it.
 """
+import itertools
 import json
 import os
 import sys
@@ -26,11 +27,12 @@ from absl import app
 from absl import flags
 import imageio
 
+from tfagents_system.common import episode_measures
 from tfagents_system.common.curriculum import Curriculum
 from tfagents_system.common.experiment_dir import ExperimentDir
-from tfagents_system.launcher.progress_display import quiet_stderr
+from tfagents_system.launcher.progress_display import quiet_terminal
 
-with quiet_stderr():  # gym's notice, printed when tf-agents imports it
+with quiet_terminal():  # gym's notice, printed when tf-agents imports it
   from tfagents_system.common.params_loading import load_train_params
   from tfagents_system.tools import policy_evaluation
   from tfagents_system.tools import robustness
@@ -58,6 +60,10 @@ flags.DEFINE_integer('curriculum_iter', None,
                      'Apply the curriculum values due at this iteration instead of the '
                      "checkpoint's own.")
 flags.DEFINE_integer('fps', 30, 'Frames per second of the video.')
+flags.DEFINE_enum('video_format', 'mp4', ['mp4', 'gif'], 'The video file: MP4, or an animated '
+                  'GIF (for a README; keep it small with --frame_stride).')
+flags.DEFINE_integer('frame_stride', 1, "Record every this many env steps' frames (each "
+                     "episode's first frame always).", lower_bound=1)
 FLAGS = flags.FLAGS
 
 
@@ -70,7 +76,8 @@ def main(_):
         video_fps=FLAGS.fps, cell_timeout_s=FLAGS.cell_timeout_s))
   experiment = ExperimentDir(FLAGS.exp_dir)
   # A sweep task's run: its TrainParams as its programs built them.
-  params = load_train_params(FLAGS.params, FLAGS.config, experiment.read_params_overrides())
+  with quiet_terminal():  # the env's module and pybullet print as they load
+    params = load_train_params(FLAGS.params, FLAGS.config, experiment.read_params_overrides())
   try:
     checkpoint = policy_evaluation.policy_checkpoint(experiment, FLAGS.checkpoint)
   except policy_evaluation.CheckpointNotFound as e:
@@ -81,29 +88,56 @@ def main(_):
 
   policy = policy_evaluation.load_greedy_policy(experiment)
   policy.update_from_checkpoint(checkpoint)
-  env = params.create_env(EVAL_ENV, FLAGS.seed)
+  with quiet_terminal():
+    env = params.create_env(EVAL_ENV, FLAGS.seed)
   curriculum_values = Curriculum.from_env_config(params.env_config).values_at(iteration)
   if curriculum_values:
     env.set_state(curriculum_values)
 
   name = f'{os.path.basename(checkpoint)}_iter{iteration}_seed{FLAGS.seed}'
   os.makedirs(os.path.join(experiment.root, 'videos'), exist_ok=True)
-  video_path = os.path.join(experiment.root, 'videos', name + '.mp4')
-  episodes = []
-  with imageio.get_writer(video_path, fps=FLAGS.fps, macro_block_size=1) as video:
-    for episode in range(FLAGS.num_episodes):
-      total, length = policy_evaluation.run_episode(env, policy, video.append_data)
-      episodes.append({'episode': episode, 'return': total, 'length': length})
-      print(f'episode {episode}: return {total:.3f}, length {length}')
+  video_path = os.path.join(experiment.root, 'videos', f'{name}.{FLAGS.video_format}')
+  episodes, measures = [], []
+  with _video_writer(video_path) as video:
+    for number in range(FLAGS.num_episodes):
+      episode = policy_evaluation.run_episode(env, policy, _every_nth(video.append_data,
+                                                                      FLAGS.frame_stride))
+      measures.append(episode.measures)
+      episodes.append({'episode': number, 'return': episode.total_return,
+                       'length': episode.length, **episode.measures})
+      print(f'episode {number}: return {episode.total_return:.3f}, length {episode.length}'
+            + _measures_text(episode.measures))
   env.close()
 
+  mean_measures = episode_measures.means(measures)
   result = {'checkpoint': os.path.basename(checkpoint), 'train_step': train_step,
             'curriculum_iteration': iteration, 'curriculum_values': curriculum_values,
             'seed': FLAGS.seed, 'video': video_path, 'episodes': episodes,
-            'mean_return': sum(e['return'] for e in episodes) / max(1, len(episodes))}
+            'mean_return': sum(e['return'] for e in episodes) / max(1, len(episodes)),
+            **{'mean_' + name: value for name, value in mean_measures.items()}}
   with open(os.path.join(experiment.root, 'videos', name + '.json'), 'w') as f:
     json.dump(result, f, indent=2)
-  print(f"mean return {result['mean_return']:.3f} over {len(episodes)} episodes; video {video_path}")
+  print(f"mean return {result['mean_return']:.3f}{_measures_text(mean_measures)} over "
+        f"{len(episodes)} episodes; video {video_path}")
+
+
+def _video_writer(path: str):
+  if FLAGS.video_format == 'gif':  # duration: milliseconds per frame; loop 0: for ever
+    return imageio.get_writer(path, mode='I', duration=1000 / FLAGS.fps, loop=0)
+  return imageio.get_writer(path, fps=FLAGS.fps, macro_block_size=1)
+
+
+def _every_nth(on_frame, n: int):
+  """on_frame for an episode's frames 0, n, 2n, ..."""
+  frames = itertools.count()  # run_episode calls it in order, from the reset's frame
+  def on_nth_frame(frame):
+    if next(frames) % n == 0:
+      on_frame(frame)
+  return on_nth_frame
+
+
+def _measures_text(measures) -> str:
+  return ''.join(f', {name} {value:.3f}' for name, value in measures.items())
 
 
 if __name__ == '__main__':

@@ -9,8 +9,8 @@ from absl import logging
 from tfagents_system import workers
 from tfagents_system.common import experiment_dir
 from tfagents_system.common import program_setup
-from tfagents_system.common.curriculum import Curriculum
 from tfagents_system.protocol import worker_side
+from tfagents_system.protocol.iteration_sync import ReportLayout
 from tfagents_system.protocol.replay_connection import ReplayConnection
 
 flags.DEFINE_integer('worker_index', None, 'Index of this worker; defaults to $SLURM_PROCID.')
@@ -28,7 +28,7 @@ def main(_):
   # the traceback in its log, and the launcher ends a run whose worker keeps crashing.
   worker = workers.CollectWorker(params, worker_index, FLAGS.num_workers, connection,
                                  FLAGS.run_seed, start)
-  sync = worker_side.WorkerSync(connection, Curriculum.from_env_config(params.env_config).names)
+  sync = worker_side.WorkerSync(connection, ReportLayout.of(params))
 
   workers.follow_iterations(worker, sync, connection, params.num_iter)
   logging.info('Training is complete; waiting to be stopped')

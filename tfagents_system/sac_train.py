@@ -13,9 +13,9 @@ import tensorflow as tf
 
 from tfagents_system.common import experiment_dir
 from tfagents_system.common import program_setup
-from tfagents_system.common.curriculum import Curriculum
 from tfagents_system.protocol import iteration_sync
 from tfagents_system.protocol import replay_tables
+from tfagents_system.protocol.iteration_sync import ReportLayout
 from tfagents_system.protocol.replay_connection import ReplayConnection
 from tfagents_system.protocol.replay_connection import ReplayServerUnreachable
 from tfagents_system.protocol.trainer_side import TrainerSync
@@ -56,7 +56,7 @@ def main(_):
     sync = TrainerSync(
         ReplayConnection(FLAGS.reverb_address, params.replay_reconnect_timeout_s),
         replay_tables.synced_variables(agent.collect_policy.variables(), train_step),
-        FLAGS.num_workers, Curriculum.from_env_config(params.env_config).names, replay,
+        FLAGS.num_workers, ReportLayout.of(params), replay,
         params.train_batch_size, params.worker_report_timeout_s)
     durable_replay = sync.read_durable_replay()
   except ReplayServerUnreachable as e:

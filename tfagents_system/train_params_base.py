@@ -59,6 +59,9 @@ class TrainParamsBase(abc.ABC):
     self.n_eval_episodes = 10  # split across the workers
     self.n_buffer_init_episodes = 10  # random policy, split across the workers
     self.eval_period_itrs = 10
+    # Names of the eval env's episode_measures() (common/episode_measures.py) whose means over
+    # each evaluation are recorded next to the eval return (<exp>/eval: EpisodeMeasures/<name>).
+    self.eval_measures: Tuple[str, ...] = ()
     self.train_batch_size = 256
     self.log_period_itrs = 1
     self.checkpoint_period_itrs = 20

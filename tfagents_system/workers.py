@@ -1,7 +1,7 @@
 """A collect/eval worker: its environments, policies and actors, one iteration of work, and the
 worker's share of the run (its episodes, its env seeds, when it evaluates)."""
 import time
-from typing import Dict, Tuple
+from typing import Dict, Sequence, Tuple
 
 from absl import logging
 import tensorflow as tf
@@ -14,6 +14,7 @@ from tf_agents.train.utils import spec_utils
 from tf_agents.train.utils import train_utils
 from tf_agents.trajectories import time_step as ts
 
+from tfagents_system.common import episode_measures
 from tfagents_system.common import program_setup
 from tfagents_system.common.curriculum import Curriculum
 from tfagents_system.common.curriculum import CurriculumCursor
@@ -105,8 +106,9 @@ class CollectWorker:
   def _make_policy_actors(self) -> None:
     self._collect_actor = self._actor(self.collect_env, self._policies.collect,
                                       self.params.n_train_episodes_per_iter, [self._observer])
-    self._eval_actor = self._actor(self.eval_env, self._policies.greedy,
-                                   max(1, self._eval_episodes))
+    self._eval_actor = EpisodeActor(self.eval_env, self._policies.greedy, self.train_step,
+                                    max(1, self._eval_episodes),
+                                    measure_names=self.params.eval_measures)
 
   def _actor(self, env, policy, episodes, observers=()):
     return EpisodeActor(env, policy, self.train_step, episodes, observers)
@@ -144,20 +146,21 @@ class CollectWorker:
     if self._eval_episodes and is_eval_iteration(iteration, self.params.eval_period_itrs,
                                                  self.params.num_iter):
       start = time.monotonic()
-      episodes, return_sum, length_sum = self._eval_actor.run()
+      stats = self._eval_actor.run()
       report.eval_seconds = time.monotonic() - start
       report.eval_episodes, report.eval_return_sum, report.eval_length_sum = (
-          episodes, return_sum, length_sum)
+          stats.episodes, stats.return_sum, float(stats.length_sum))
+      report.eval_measure_sums = dict(stats.measure_sums)
     return report
 
   def _run_collect(self, collect_actor: 'EpisodeActor', report: WorkerReport) -> None:
     start = time.monotonic()
-    episodes, return_sum, length_sum = collect_actor.run()
+    stats = collect_actor.run()
     self._observer.flush()  # the iteration's experience is in Reverb before it is reported
     report.collect_seconds = time.monotonic() - start
-    report.env_steps = int(length_sum)  # actors run whole episodes
+    report.env_steps = stats.length_sum  # actors run whole episodes
     report.collect_episodes, report.collect_return_sum, report.collect_length_sum = (
-        episodes, return_sum, length_sum)
+        stats.episodes, stats.return_sum, float(stats.length_sum))
 
   def close(self) -> None:
     self._observer.close()
@@ -220,37 +223,45 @@ class AgentPolicies:
 
 
 class EpisodeStats:
-  """An observer adding up the episodes an actor runs. tf-agents' py metrics
-  (actor.collect_metrics) took ~40% of a point-mass collect step; this takes a few additions."""
+  """An observer adding up the episodes an actor runs, and the env's episode measures named
+  (common/episode_measures.py). tf-agents' py metrics (actor.collect_metrics) took ~40% of a
+  point-mass collect step; this takes a few additions."""
 
-  def __init__(self):
+  def __init__(self, env, measure_names: Sequence[str] = ()):
+    self._env, self._measure_names = env, tuple(measure_names)
     self.reset()
 
   def reset(self) -> None:
     self.episodes, self.return_sum, self.length_sum = 0, 0.0, 0
+    self.measure_sums = {name: 0.0 for name in self._measure_names}
 
   def __call__(self, trajectory) -> None:
     # Trajectory.is_boundary() first asks whether the step type is a tensor: slower than this.
     if trajectory.step_type == ts.StepType.LAST:  # from an episode's last to the next's first
       self.episodes += 1
-    else:
-      self.return_sum += float(trajectory.reward)
-      self.length_sum += 1
+      return
+    self.return_sum += float(trajectory.reward)
+    self.length_sum += 1
+    if self._measure_names and trajectory.next_step_type == ts.StepType.LAST:
+      measures = episode_measures.read(self._env)  # the env resets only at its next step
+      for name in self._measure_names:
+        self.measure_sums[name] += measures[name]
 
 
 class EpisodeActor:
   """A tf-agents Actor running whole episodes, with what they added up to."""
 
-  def __init__(self, env, policy, train_step, episodes: int, observers=()):
-    self._stats = EpisodeStats()
+  def __init__(self, env, policy, train_step, episodes: int, observers=(),
+               measure_names: Sequence[str] = ()):
+    self._stats = EpisodeStats(env, measure_names)
     self._actor = actor.Actor(env, policy, train_step, episodes_per_run=episodes,
                               observers=list(observers) + [self._stats])
 
-  def run(self):
-    """Runs the actor's episodes; returns (episodes, return sum, length sum) of this run."""
+  def run(self) -> EpisodeStats:
+    """Runs the actor's episodes; returns what this run's added up to."""
     self._stats.reset()
     self._actor.run()
-    return self._stats.episodes, self._stats.return_sum, float(self._stats.length_sum)
+    return self._stats
 
   def reset(self) -> None:
     self._actor.reset()

@@ -35,7 +35,8 @@ class TrainParams(point_mass_params.TrainParams):
     super().__init__(env_config)
     for name in ('num_steps_per_iter', 'n_eval_episodes', 'eval_period_itrs',
                  'worker_report_timeout_s', 'checkpoint_period_itrs', 'recurrent',
-                 'recurrent_sequence_length', 'actor_fc_layer_params', 'n_buffer_init_episodes'):
+                 'recurrent_sequence_length', 'actor_fc_layer_params', 'n_buffer_init_episodes',
+                 'eval_measures'):
       if name in env_config:
         setattr(self, name, env_config[name])
 

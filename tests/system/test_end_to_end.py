@@ -83,7 +83,7 @@ def test_run_completes_and_reports(finished_run):
   assert run.process.returncode == 0, run.output
   assert 'Training complete.' in run.output
   assert re.search(r'iteration \d+/60 \| env steps', run.output)
-  assert 'final eval return' in run.output
+  assert re.search(r'final eval return +-?[\d.]+ \(final_distance [\d.]+\)', run.output)
   assert 'tfagents_system/run.py' in run.output
   status = run.status()
   assert status['done'] and status['iteration'] == NUM_ITER
@@ -194,6 +194,9 @@ def test_summaries_hold_the_training_and_eval_tags(finished_run):
   assert {summary_tags.RETURN, summary_tags.EPISODE_LENGTH} <= set(evaluation)
   eval_steps = [s for s, _ in evaluation[summary_tags.RETURN]]
   assert eval_steps == [100 * (k + 1) for k in (0, 10, 20, 30, 40, 50, 59)]
+  # The point-mass env's episode measure (TrainParams.eval_measures) beside each eval return.
+  distances = evaluation[summary_tags.EPISODE_MEASURES_PREFIX + 'final_distance']
+  assert [s for s, _ in distances] == eval_steps and all(d >= 0 for _, d in distances)
 
 
 def test_summaries_and_status_break_each_iteration_down_in_time(finished_run):
@@ -229,15 +232,41 @@ def test_run_py_evaluates_the_policy_and_records_a_video_without_reverb(finished
   result = subprocess.run([sys.executable, '-c', script], cwd=REPO, capture_output=True,
                           text=True, timeout=300)
   assert result.returncode == 0, result.stderr[-3000:]
-  printed = [float(r) for r in re.findall(r'episode \d+: return (-?[\d.]+), length 50', result.stdout)]
+  printed = re.findall(r'episode \d+: return (-?[\d.]+), length 50, final_distance ([\d.]+)\n',
+                       result.stdout)
   assert len(printed) == 2
   name = 'policy_checkpoint_%010d_iter%d_seed108' % (NUM_ITER * 100, NUM_ITER - 1)
   with open(os.path.join(finished_run.exp_dir, 'videos', name + '.json')) as f:
     saved = json.load(f)
-  assert [e['return'] for e in saved['episodes']] == pytest.approx(printed, abs=1e-3)
+  assert [(e['return'], e['final_distance']) for e in saved['episodes']] == [
+      (pytest.approx(float(r), abs=1e-3), pytest.approx(float(d), abs=1e-3)) for r, d in printed]
+  # The env's episode measure (how far from the origin the puck ended), averaged.
+  assert saved['mean_final_distance'] == pytest.approx(
+      sum(e['final_distance'] for e in saved['episodes']) / 2)
+  assert f"final_distance {saved['mean_final_distance']:.3f} over 2 episodes" in result.stdout
   assert saved['curriculum_values'] == {'mass': 2.0, 'friction': pytest.approx(0.3)}
   with imageio.get_reader(os.path.join(finished_run.exp_dir, 'videos', name + '.mp4')) as video:
     assert sum(1 for _ in video) == 2 * 51  # first frame plus one per step
+
+
+def test_run_py_records_an_animated_gif_of_every_nth_frame(finished_run):
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  import imageio  # pylint: disable=g-import-not-at-top
+  from training_run import REPO  # pylint: disable=g-import-not-at-top
+  result = subprocess.run(
+      [sys.executable, 'tfagents_system/run.py', '--params', 'tfagents_system/point_mass_params.py',
+       '--exp_dir', finished_run.exp_dir, '--config', os.path.join(finished_run.exp_dir, 'config.json'),
+       '--num_episodes', '2', '--seed', '5', '--video_format', 'gif', '--frame_stride', '5',
+       '--fps', '10'],
+      cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  name = 'policy_checkpoint_%010d_iter%d_seed5' % (NUM_ITER * 100, NUM_ITER - 1)
+  path = os.path.join(finished_run.exp_dir, 'videos', name + '.gif')
+  assert f'video {path}' in result.stdout
+  with imageio.get_reader(path) as video:
+    assert video.get_meta_data()['duration'] == 100  # ms per frame at --fps 10
+    assert sum(1 for _ in video) == 2 * 11  # frames 0, 5, ..., 50 of each episode
 
 
 def test_run_py_takes_a_named_checkpoint_and_another_curriculum_iteration(finished_run):

@@ -145,6 +145,20 @@ def test_time_limit_truncates(env):
   assert steps == 20 and time_step.discount == 1.0  # standing still: truncated, not fallen
 
 
+def test_episode_measures_are_the_base_travel_from_pybullets_position(env):
+  env.reset()
+  assert env.episode_measures() == pytest.approx({'forward_distance_m': 0.0,
+                                                  'lateral_drift_m': 0.0})
+  cid = env.physics_client_id
+  position, orientation = pybullet.getBasePositionAndOrientation(env.robot_id, physicsClientId=cid)
+  moved = (position[0] + 1.5, position[1] - 0.25, position[2])
+  pybullet.resetBasePositionAndOrientation(env.robot_id, moved, orientation, physicsClientId=cid)
+  assert env.episode_measures() == pytest.approx({'forward_distance_m': 1.5,
+                                                  'lateral_drift_m': 0.25})
+  env.reset()  # measured from each episode's own start
+  assert env.episode_measures()['forward_distance_m'] == pytest.approx(0.0)
+
+
 def test_seed_drives_randomness(params):
   def trajectory(seed):
     env = params.env_ctor(seed=seed, episode_length=20)
@@ -193,5 +207,7 @@ def test_minitaur_example_runs_through_the_whole_system(tmp_path):
     status = run.status()
     assert status['done'] and status['train_step'] == 30 and status['eval_return'] is not None
     assert run.leftover_processes() == []
+    # pybullet's prints while the launcher checks the env stay off the terminal.
+    assert 'argv[0]=' not in run.output and 'current_dir=' not in run.output
   finally:
     run.stop()

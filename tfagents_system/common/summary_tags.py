@@ -4,7 +4,8 @@ the tests). Plain strings: the readers need no TensorFlow, tf-agents or Reverb t
 <exp>/train: per logged iteration, Metrics/* of the workers' collect episodes, Losses/* of the
 SGD steps (SAC's losses and alpha), RunTime/* (throughput and where the iteration's time went,
 trainer/iteration_timing.py), Curriculum/<name> of the values in force. <exp>/eval: Metrics/* of
-the evaluation episodes.
+the evaluation episodes, EpisodeMeasures/<name> of the env's measures of them
+(TrainParams.eval_measures).
 """
 RETURN = 'Metrics/AverageReturn'
 EPISODE_LENGTH = 'Metrics/AverageEpisodeLength'
@@ -17,6 +18,7 @@ ALPHA = LOSSES_PREFIX + 'alpha'
 LOSS_TAGS = tuple(LOSSES_PREFIX + name for name in ('critic_loss', 'actor_loss', 'alpha_loss'))
 
 CURRICULUM_PREFIX = 'Curriculum/'
+EPISODE_MEASURES_PREFIX = 'EpisodeMeasures/'
 
 RUNTIME_PREFIX = 'RunTime/'
 ENV_STEPS_PER_SEC = RUNTIME_PREFIX + 'env_steps_per_sec'

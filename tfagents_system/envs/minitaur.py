@@ -55,6 +55,10 @@ class MinitaurEnv(py_environment.PyEnvironment):
       the effective foot-ground coefficient. 1.0 is nominal (URDF); >= 0.
   `get_state` reads both back from pybullet (getDynamicsInfo).
 
+  `episode_measures()` after an episode: how far the base travelled, from pybullet's base
+  position (forward_distance_m along x, the direction the reward pays for; lateral_drift_m, the
+  absolute sideways offset), for the evaluations that report them (common/episode_measures.py).
+
   Randomness: `seed` drives, at every reset, the battery voltage and the motor
   viscous damping (the ranges of pybullet_envs' MinitaurEnvRandomizer, whose mass
   and friction randomization is replaced by set_state), and the observation noise
@@ -81,6 +85,7 @@ class MinitaurEnv(py_environment.PyEnvironment):
     self._render_size = (render_width, render_height)
     self._nominal_masses = None  # per link, recorded from the URDF at the first reset
     self._steps = 0
+    self._start_position = None  # of the base, at the episode's reset
     self._closed = False
     # The constructor resets once, which already runs _on_reset. It also prints
     # the URDF path on stdout; keep that out of the training logs.
@@ -179,7 +184,9 @@ class MinitaurEnv(py_environment.PyEnvironment):
 
   def _reset(self):
     self._steps = 0
-    return ts.restart(self._observation(self._env.reset()))
+    observation = self._observation(self._env.reset())
+    self._start_position = self._env.minitaur.GetBasePosition()
+    return ts.restart(observation)
 
   def _step(self, action):
     action = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
@@ -191,6 +198,12 @@ class MinitaurEnv(py_environment.PyEnvironment):
     if self._steps >= self._episode_length:
       return ts.truncation(observation, reward)
     return ts.transition(observation, reward, discount=1.0)
+
+  def episode_measures(self) -> Dict[str, float]:
+    """The base's travel since the episode's reset, in metres."""
+    x, y, _ = self._env.minitaur.GetBasePosition()
+    start_x, start_y, _ = self._start_position
+    return {'forward_distance_m': float(x - start_x), 'lateral_drift_m': float(abs(y - start_y))}
 
   def render(self, mode: str = 'rgb_array') -> np.ndarray:
     """A camera following the robot; TinyRenderer, as DIRECT mode has no OpenGL."""

@@ -71,6 +71,10 @@ class PointMassEnv(py_environment.PyEnvironment):
       return ts.termination(self._observation(), reward)
     return ts.transition(self._observation(), reward, discount=1.0)
 
+  def episode_measures(self) -> Dict[str, float]:
+    """How far from the origin the puck ended (common/episode_measures.py)."""
+    return {'final_distance': float(np.linalg.norm(self._position))}
+
   def render(self, mode: str = 'rgb_array') -> np.ndarray:
     if mode != 'rgb_array':
       raise NotImplementedError(f'PointMassEnv renders only rgb_array, not {mode!r}')

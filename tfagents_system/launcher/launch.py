@@ -24,7 +24,7 @@ from tfagents_system.launcher import run_lock
 from tfagents_system.launcher import run_stop
 from tfagents_system.launcher import run_watch
 from tfagents_system.launcher import slurm_job
-from tfagents_system.launcher.progress_display import quiet_stderr
+from tfagents_system.launcher.progress_display import quiet_terminal
 from tfagents_system.launcher.run_settings import RunSettings
 
 PYTHON = sys.executable
@@ -37,7 +37,7 @@ class LaunchError(RuntimeError):
 def check_inputs(settings: RunSettings):
   """Loads params and config and tries the envs the way the programs will; returns the run spec
   and the params."""
-  with quiet_stderr():
+  with quiet_terminal():
     # Imported here: TensorFlow is slow to import, and the settings errors
     # found before this should not wait for it.
     from tfagents_system.common import params_loading  # pylint: disable=g-import-not-at-top

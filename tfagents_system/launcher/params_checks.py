@@ -86,6 +86,9 @@ RULES: Dict[str, Rule] = {
     # An infinite timeout is allowed: the trainer then always waits for every worker.
     'worker_report_timeout_s': Rule('a number > 0', lambda v: _is_number(v) and v > 0),
     'replay_reconnect_timeout_s': Rule('a number > 0', lambda v: _is_number(v) and v > 0),
+    'eval_measures': Rule('a tuple or list of distinct names (str)',
+                          lambda v: isinstance(v, (tuple, list)) and
+                          all(isinstance(n, str) and n for n in v) and len(set(v)) == len(v)),
 }
 
 

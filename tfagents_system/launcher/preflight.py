@@ -14,6 +14,7 @@ import tensorflow as tf
 from tf_agents.train.utils import spec_utils
 
 from tfagents_system import workers
+from tfagents_system.common import episode_measures
 from tfagents_system.common import params_loading
 from tfagents_system.common import program_setup
 from tfagents_system.common.curriculum import Curriculum
@@ -21,6 +22,7 @@ from tfagents_system.common.experiment_dir import ExperimentDir
 from tfagents_system.launcher import params_checks
 from tfagents_system.protocol import episode_items
 from tfagents_system.protocol import replay_tables
+from tfagents_system.protocol.iteration_sync import ReportLayout
 from tfagents_system.protocol.iteration_sync import WorkerReport
 from tfagents_system.train_params_base import COLLECT_ENV
 from tfagents_system.train_params_base import EVAL_ENV
@@ -69,6 +71,21 @@ def check_curriculum(params: TrainParamsBase, envs) -> None:
               f'{iteration} failed on the {role} env: {_one_line(e)}') from None
 
 
+def check_eval_measures(params: TrainParamsBase, env) -> None:
+  """The measures the params name are among those the eval env gives (read after a reset)."""
+  if not params.eval_measures:
+    return
+  if not callable(getattr(env, 'episode_measures', None)):
+    raise PreflightError(f'TrainParams.eval_measures names {list(params.eval_measures)}, but the '
+                         'eval env has no episode_measures() method')
+  env.reset()
+  given = episode_measures.read(env)
+  missing = [name for name in params.eval_measures if name not in given]
+  if missing:
+    raise PreflightError(f"TrainParams.eval_measures names {missing[0]!r}, which the eval env's "
+                         f'episode_measures() does not give (it gives: {", ".join(given) or "none"})')
+
+
 def run_spec(params: TrainParamsBase, env) -> Dict[str, Any]:
   """What a checkpoint depends on: the specs and every variable of the agent, and the replay
   server's tables."""
@@ -79,8 +96,7 @@ def run_spec(params: TrainParamsBase, env) -> Dict[str, Any]:
                                    episode_items.item_steps(params.episode_length)),
       params.n_episodes_in_buffer,
       replay_tables.synced_variables(agent.collect_policy.variables(), train_step),
-      WorkerReport.array_length(
-          Curriculum.from_env_config(params.env_config).names))
+      WorkerReport.array_length(ReportLayout.of(params)))
   return {'time_step_spec': repr(time_step_spec),
           'action_spec': repr(action_spec),
           'variables': [[v.name, v.shape.as_list()] for v in agent.variables],
@@ -114,6 +130,7 @@ def check_run(params_path: str, config_path: str, run_seed: int,
   try:
     check_action_spec(envs[COLLECT_ENV])
     check_curriculum(params, envs)
+    check_eval_measures(params, envs[EVAL_ENV])
     return run_spec(params, envs[COLLECT_ENV])
   finally:
     for env in envs.values():

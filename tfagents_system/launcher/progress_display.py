@@ -12,25 +12,36 @@ REFRESH_S_WITHOUT_TTY = 10.0
 
 
 @contextlib.contextmanager
-def quiet_stderr():
-  """Keeps TensorFlow's and gym's import chatter (C++ and Python) off the terminal."""
-  sys.stderr.flush()
-  saved = os.dup(2)
+def quiet_terminal():
+  """Keeps import and start-up chatter off the terminal: TensorFlow's and gym's (C++ and
+  Python, on stderr) and pybullet's (its envs' module prints and its C client's, on stdout)."""
+  saved = {}
   with open(os.devnull, 'w') as devnull:
-    os.dup2(devnull.fileno(), 2)
+    for stream in (sys.stdout, sys.stderr):
+      stream.flush()
+      saved[stream] = os.dup(stream.fileno())
+      os.dup2(devnull.fileno(), stream.fileno())
   try:
     yield
   finally:
-    sys.stderr.flush()
-    os.dup2(saved, 2)
-    os.close(saved)
+    for stream, fd in saved.items():
+      stream.flush()
+      os.dup2(fd, stream.fileno())
+      os.close(fd)
+
+
+def _measures_text(status: Dict[str, Any]) -> str:
+  """The last evaluation's episode measures, e.g. ' (forward_distance_m 1.03)'."""
+  measures = status.get('eval_measures') or {}
+  return (' (' + ', '.join(f'{name} {value:.2f}' for name, value in measures.items()) + ')'
+          if measures else '')
 
 
 def format_progress(status: Dict[str, Any]) -> str:
   parts = [f"iteration {status.get('iteration', 0)}/{status.get('num_iter', '?')}",
            f"env steps {status.get('env_steps', 0):,}"]
   if status.get('eval_return') is not None:
-    parts.append(f"eval return {status['eval_return']:.2f}")
+    parts.append(f"eval return {status['eval_return']:.2f}" + _measures_text(status))
   if status.get('env_steps_per_sec') is not None:
     parts.append(f"{status['env_steps_per_sec']:.0f} env steps/s")
   if status.get('sgd_steps_per_sec') is not None:
@@ -92,7 +103,8 @@ class ProgressDisplay:
     eval_return = status.get('eval_return')
     lines = [head]
     if eval_return is not None:
-      lines.append(f"  final eval return   {eval_return:.2f} (iteration {status.get('eval_iteration')})")
+      lines.append(f"  final eval return   {eval_return:.2f}{_measures_text(status)} "
+                   f"(iteration {status.get('eval_iteration')})")
     latest = experiment.latest_policy_checkpoint()
     lines += [
         f'  checkpoints         {experiment.train_dir}/checkpoints',

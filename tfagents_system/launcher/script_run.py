@@ -110,8 +110,13 @@ class ScriptRun:
     return run_stop.processes_of_run(self.exp_dir)
 
   def stop(self) -> None:
-    """SIGTERM to run_script.sh (the launcher stops every program) if it still runs, then kills
-    by PID whatever of the run is left, and removes the experiment dir."""
+    """end(), then removes the experiment dir."""
+    self.end()
+    shutil.rmtree(self.exp_dir, ignore_errors=True)
+
+  def end(self) -> None:
+    """SIGTERM to run_script.sh (the launcher stops every program, checkpoints kept) if it still
+    runs, then kills by PID whatever of the run is left."""
     if self.process and self.process.poll() is None:
       self.process.send_signal(signal.SIGTERM)
       try:
@@ -123,4 +128,3 @@ class ScriptRun:
       print(f'warning: {self.name}: {processes.describe(pid)} was left running; killing it',
             file=sys.stderr)
       processes.send(pid, signal.SIGKILL)
-    shutil.rmtree(self.exp_dir, ignore_errors=True)

@@ -20,7 +20,7 @@ import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from tfagents_system.common.experiment_dir import ExperimentDir
-from tfagents_system.launcher.progress_display import quiet_stderr
+from tfagents_system.launcher.progress_display import quiet_terminal
 
 MANIFEST = 'sweep.json'
 # SLURM's default MaxArraySize allows task ids up to 1000; more runs than that are a mistake.
@@ -334,7 +334,7 @@ def plan(sweep_file: str, params_path: str, config_path: str, sweep_dir: str,
   count = len(sweep.tasks())
   selected = parse_task_list(task_list, count) if task_list else None
   # Imported here, with TensorFlow: its import chatter stays off the terminal.
-  with quiet_stderr():
+  with quiet_terminal():
     from tfagents_system.common import params_loading  # pylint: disable=g-import-not-at-top
     checked = check_against_params(
         sweep, lambda: params_loading.load_train_params(params_path, config_path), sweep_file)

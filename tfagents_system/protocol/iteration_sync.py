@@ -28,11 +28,27 @@ it had taken in; when that holds less than a batch and does not grow, it collect
 random-policy episodes again.
 """
 import dataclasses
-from typing import Dict, List, Sequence
+from typing import Dict, List, Tuple
 
 import numpy as np
 
+from tfagents_system.common.curriculum import Curriculum
+
 INIT_ITERATION = -1
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportLayout:
+  """The named values a report carries besides its fixed fields, in array order: the
+  curriculum's parameters (the config) and the eval env's episode measures
+  (TrainParams.eval_measures); both sides know them from the run's params."""
+  curriculum_names: Tuple[str, ...] = ()
+  measure_names: Tuple[str, ...] = ()
+
+  @classmethod
+  def of(cls, params) -> 'ReportLayout':
+    return cls(tuple(Curriculum.from_env_config(params.env_config).names),
+               tuple(params.eval_measures))
 
 
 @dataclasses.dataclass
@@ -58,28 +74,36 @@ class WorkerReport:
   publication: int = 0
   # The curriculum values its envs had: the Curriculum/* summaries are what workers applied.
   curriculum: Dict[str, float] = dataclasses.field(default_factory=dict)
+  # The eval episodes' measures (common/episode_measures.py), added up like their returns.
+  eval_measure_sums: Dict[str, float] = dataclasses.field(default_factory=dict)
 
   @classmethod
   def _number_fields(cls) -> List[dataclasses.Field]:
-    return [f for f in dataclasses.fields(cls) if f.name != 'curriculum']
+    return [f for f in dataclasses.fields(cls) if f.type is int or f.type is float]
 
   @classmethod
-  def array_length(cls, curriculum_names: Sequence[str]) -> int:
-    return len(cls._number_fields()) + len(curriculum_names)
+  def array_length(cls, layout: ReportLayout) -> int:
+    return len(cls._number_fields()) + len(layout.curriculum_names) + len(layout.measure_names)
 
-  def to_array(self, curriculum_names: Sequence[str]) -> np.ndarray:
+  def to_array(self, layout: ReportLayout) -> np.ndarray:
     numbers = [getattr(self, f.name) for f in self._number_fields()]
-    numbers += [self.curriculum.get(name, np.nan) for name in curriculum_names]
+    numbers += [self.curriculum.get(name, np.nan) for name in layout.curriculum_names]
+    numbers += [self.eval_measure_sums.get(name, np.nan) for name in layout.measure_names]
     return np.array(numbers, dtype=np.float64)
 
   @classmethod
-  def from_array(cls, array: np.ndarray, curriculum_names: Sequence[str]) -> 'WorkerReport':
+  def from_array(cls, array: np.ndarray, layout: ReportLayout) -> 'WorkerReport':
     array = np.ravel(array)
     fields = cls._number_fields()
     values = {f.name: int(v) if f.type is int else float(v) for f, v in zip(fields, array)}
-    applied = {name: float(v) for name, v in zip(curriculum_names, array[len(fields):])
-               if not np.isnan(v)}
-    return cls(**values, curriculum=applied)
+    named = array[len(fields):]
+    curriculum = named[:len(layout.curriculum_names)]
+    measures = named[len(layout.curriculum_names):]
+    return cls(**values,
+               curriculum={n: float(v) for n, v in zip(layout.curriculum_names, curriculum)
+                           if not np.isnan(v)},
+               eval_measure_sums={n: float(v) for n, v in zip(layout.measure_names, measures)
+                                  if not np.isnan(v)})
 
 
 @dataclasses.dataclass
@@ -114,6 +138,14 @@ class IterationSummary:
   @property
   def eval_episode_length(self):
     return self._mean('eval_length_sum', 'eval_episodes')
+
+  @property
+  def eval_measures(self) -> Dict[str, float]:
+    """Each measure's mean over the iteration's eval episodes (empty without any)."""
+    episodes = self._sum('eval_episodes')
+    names = {name for r in self.reports for name in r.eval_measure_sums}
+    return {name: sum(r.eval_measure_sums.get(name, 0.0) for r in self.reports) / episodes
+            for name in sorted(names)} if episodes else {}
 
   @property
   def curriculum(self) -> Dict[str, float]:

@@ -4,7 +4,7 @@ publishes again when the replay server restarted under it.
 """
 import threading
 import time
-from typing import Callable, Dict, List, Optional, Sequence, TypeVar
+from typing import Callable, Dict, List, Optional, TypeVar
 
 from absl import logging
 import numpy as np
@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from tfagents_system.protocol.iteration_sync import INIT_ITERATION
 from tfagents_system.protocol.iteration_sync import IterationSummary
+from tfagents_system.protocol.iteration_sync import ReportLayout
 from tfagents_system.protocol.iteration_sync import WorkerReport
 from tfagents_system.protocol.queue_reader import QueueReader
 from tfagents_system.protocol.replay_connection import ReplayConnection
@@ -63,12 +64,12 @@ class TrainerSync:
   experience, gather worker reports, and heal when the replay server restarted."""
 
   def __init__(self, connection: ReplayConnection, variables_nest, num_workers: int,
-               curriculum_names: Sequence[str], replay: TrainerReplay, batch_size: int,
+               report_layout: ReportLayout, replay: TrainerReplay, batch_size: int,
                worker_report_timeout_s: float):
     self._connection = connection
     self._variables = variables_nest
     self._num_workers = num_workers
-    self._curriculum_names = list(curriculum_names)
+    self._report_layout = report_layout
     self.replay = replay
     self._batch_size = batch_size
     self._report_timeout_s = worker_report_timeout_s
@@ -217,5 +218,5 @@ class TrainerSync:
   def _next_reports(self) -> List[WorkerReport]:
     """The reports written since the last call; when there are none, the next one written
     (a wait of about a second at most)."""
-    return [WorkerReport.from_array(data, self._curriculum_names)
+    return [WorkerReport.from_array(data, self._report_layout)
             for data in self._reports.read(wait=True)]

@@ -1,8 +1,9 @@
 """A collect worker's side of the iteration protocol (iteration_sync.py): it follows the
 trainer's publications, pulls their policy and reports its own iterations.
 """
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
+from tfagents_system.protocol.iteration_sync import ReportLayout
 from tfagents_system.protocol.iteration_sync import WorkerReport
 from tfagents_system.protocol.queue_reader import TableStream
 from tfagents_system.protocol.replay_connection import ReplayConnection
@@ -25,9 +26,9 @@ NOTICE_WAIT_MS = 1000
 class WorkerSync:
   """A collect worker's side: follow the trainer's publications, report its own iterations."""
 
-  def __init__(self, connection: ReplayConnection, curriculum_names: Sequence[str]):
+  def __init__(self, connection: ReplayConnection, report_layout: ReportLayout):
     self._connection = connection
-    self._curriculum_names = list(curriculum_names)
+    self._report_layout = report_layout
     self._publication = -1
     # Waiting on the trainer's notices takes no CPU and ends as soon as one is written, where
     # polling the iteration table would add its interval to every iteration.
@@ -64,5 +65,5 @@ class WorkerSync:
 
   def report(self, report: WorkerReport) -> None:
     report.publication = self._publication
-    self._connection.insert([report.to_array(self._curriculum_names)],
+    self._connection.insert([report.to_array(self._report_layout)],
                             priorities={REPORT_TABLE: 1.0})

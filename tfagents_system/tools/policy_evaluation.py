@@ -2,12 +2,14 @@
 
 Shared by run.py and the robustness sweeps (robustness.py); needs no Reverb.
 """
+import dataclasses
 import os
-from typing import Callable, Optional, Tuple
+from typing import Callable, Dict, Optional
 
 import numpy as np
 from tf_agents.policies import py_tf_eager_policy
 
+from tfagents_system.common import episode_measures
 from tfagents_system.common.experiment_dir import ExperimentDir
 from tfagents_system.train_params_base import TrainParamsBase
 
@@ -41,10 +43,16 @@ def load_greedy_policy(experiment: ExperimentDir) -> py_tf_eager_policy.SavedMod
                                                       load_specs_from_pbtxt=True)
 
 
-def run_episode(env, policy,
-                on_frame: Optional[Callable[[np.ndarray], None]] = None) -> Tuple[float, int]:
-  """One episode from env.reset(): (return, length); `on_frame` gets every rendered frame, the
-  first one included."""
+@dataclasses.dataclass
+class Episode:
+  total_return: float
+  length: int
+  measures: Dict[str, float]  # the env's episode_measures() (common/episode_measures.py)
+
+
+def run_episode(env, policy, on_frame: Optional[Callable[[np.ndarray], None]] = None) -> Episode:
+  """One episode from env.reset(); `on_frame` gets every rendered frame, the first one
+  included."""
   time_step = env.reset()
   policy_state = policy.get_initial_state(1)
   if on_frame:
@@ -58,5 +66,5 @@ def run_episode(env, policy,
       on_frame(env.render('rgb_array'))
     total += float(time_step.reward)
     length += 1
-  return total, length
+  return Episode(total, length, episode_measures.read(env))
 

@@ -29,6 +29,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import imageio
 import numpy as np
 
+from tfagents_system.common import episode_measures
 from tfagents_system.common.curriculum import ConfigError
 from tfagents_system.common.curriculum import Curriculum
 from tfagents_system.common.experiment_dir import ExperimentDir
@@ -137,6 +138,7 @@ class CellResult:
   seeds: List[int]
   returns: List[float]
   lengths: List[int]
+  measures: List[Dict[str, float]]  # the env's episode_measures(), per episode
 
 
 @dataclasses.dataclass(frozen=True)
@@ -236,24 +238,24 @@ def evaluate_cell(params, policy, plan: SweepPlan, checkpoint: int, cell: int) -
   values = cells[cell]
   updates = plan.checkpoints[checkpoint].fixed_values + tuple(zip(plan.names, values))
   seeds = episode_seeds(plan.seed, len(cells), cell, plan.num_episodes)
-  returns, lengths = [], []
-  for episode, seed in enumerate(seeds):
+  episodes = []
+  for number, seed in enumerate(seeds):
     env = params.create_env(EVAL_ENV, seed)
     try:
       for name, value in updates:
         env.set_state({name: value})
-      if plan.video_fps and episode == 0:
-        total, length = _recorded_episode(env, policy, plan, checkpoint, values)
+      if plan.video_fps and number == 0:
+        episodes.append(_recorded_episode(env, policy, plan, checkpoint, values))
       else:
-        total, length = policy_evaluation.run_episode(env, policy)
+        episodes.append(policy_evaluation.run_episode(env, policy))
     finally:
       env.close()
-    returns.append(total)
-    lengths.append(length)
-  return CellResult(checkpoint, cell, seeds, returns, lengths)
+  return CellResult(checkpoint, cell, seeds, [e.total_return for e in episodes],
+                    [e.length for e in episodes], [e.measures for e in episodes])
 
 
-def _recorded_episode(env, policy, plan: SweepPlan, checkpoint: int, values) -> Tuple[float, int]:
+def _recorded_episode(env, policy, plan: SweepPlan, checkpoint: int,
+                      values) -> policy_evaluation.Episode:
   video_dir = os.path.join(plan.output_dir(plan.checkpoints[checkpoint]), 'videos')
   os.makedirs(video_dir, exist_ok=True)
   path = os.path.join(video_dir, cell_label(plan.names, values) + '.mp4')
@@ -397,7 +399,10 @@ def checkpoint_report(plan: SweepPlan, index: int, cells: Sequence[CellResult]) 
         'min_return': float(returns.min()), 'max_return': float(returns.max()),
         'mean_length': float(lengths.mean()), 'std_length': float(lengths.std()),
         'min_length': int(lengths.min()), 'max_length': int(lengths.max()),
-        'episode_seeds': result.seeds, 'returns': result.returns, 'lengths': result.lengths})
+        **{'mean_' + name: value
+           for name, value in episode_measures.means(result.measures).items()},
+        'episode_seeds': result.seeds, 'returns': result.returns, 'lengths': result.lengths,
+        'measures': result.measures})
   return {
       'checkpoint': checkpoint.name, 'train_step': checkpoint.train_step,
       'iteration': checkpoint.iteration,
@@ -407,7 +412,9 @@ def checkpoint_report(plan: SweepPlan, index: int, cells: Sequence[CellResult]) 
       'params_overrides': plan.params_overrides,
       'curriculum_iteration': checkpoint.curriculum_iteration,
       'fixed_curriculum_values': dict(checkpoint.fixed_values),
-      'num_episodes': plan.num_episodes, 'seed': plan.seed, 'cells': rows}
+      'num_episodes': plan.num_episodes, 'seed': plan.seed,
+      'measures': sorted({name for result in cells for m in result.measures for name in m}),
+      'cells': rows}
 
 
 def write_report(report: Dict[str, Any], stem: str) -> Dict[str, str]:
@@ -417,10 +424,11 @@ def write_report(report: Dict[str, Any], stem: str) -> Dict[str, str]:
   os.makedirs(os.path.dirname(stem), exist_ok=True)
   with open(paths['csv'], 'w', newline='') as f:
     writer = csv.writer(f)
-    writer.writerow(names + ['episodes'] + list(STATS))
+    stats = list(STATS) + ['mean_' + name for name in report['measures']]
+    writer.writerow(names + ['episodes'] + stats)
     for row in report['cells']:
       writer.writerow([row['values'][n] for n in names] + [row['episodes']] +
-                      [row[s] for s in STATS])
+                      [row.get(s, '') for s in stats])
   with open(paths['json'], 'w') as f:
     json.dump(report, f, indent=1)
   robustness_figures.save(robustness_figures.checkpoint_figure(report), paths['png'])
@@ -436,10 +444,12 @@ def _range_text(name: str, trained: Optional[Sequence[float]]) -> str:
 def format_table(report: Dict[str, Any]) -> str:
   names = [p['name'] for p in report['parameters']]
   trained = ', '.join(_range_text(p['name'], p['trained_range']) for p in report['parameters'])
-  header = names + ['mean return', 'std', 'min', 'max', 'mean length']
+  header = names + ['mean return', 'std', 'min', 'max', 'mean length'] + report['measures']
   rows = [[f"{row['values'][n]:g}" for n in names] +
           [f"{row[s]:.2f}" for s in ('mean_return', 'std_return', 'min_return', 'max_return')] +
-          [f"{row['mean_length']:.1f}"] for row in report['cells']]
+          [f"{row['mean_length']:.1f}"] +
+          [f"{row['mean_' + m]:.2f}" if 'mean_' + m in row else '' for m in report['measures']]
+          for row in report['cells']]
   widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
   lines = [f"{report['checkpoint']} (train step {report['train_step']:,}, iteration "
            f"{report['iteration']}; trained on {trained}), {report['num_episodes']} episodes "

@@ -92,8 +92,11 @@ class TrainingProgress:
       with self._eval_writer.as_default(step=train_step):
         _write_scalars({tags.RETURN: summary.eval_return,
                         tags.EPISODE_LENGTH: summary.eval_episode_length,
-                        tags.ENV_STEPS: self.env_steps})
-      self._status.update(eval_return=summary.eval_return, eval_iteration=iteration)
+                        tags.ENV_STEPS: self.env_steps,
+                        **{tags.EPISODE_MEASURES_PREFIX + name: value
+                           for name, value in summary.eval_measures.items()}})
+      self._status.update(eval_return=summary.eval_return, eval_iteration=iteration,
+                          eval_measures=summary.eval_measures)
     self._train_writer.flush()
     self._eval_writer.flush()
     seconds_per_iteration = (time.monotonic() - self._start) / self._iterations_run
