@@ -25,6 +25,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 
 from absl import app
 from absl import flags
+from absl import logging
 import imageio
 
 from tfagents_system.common import episode_measures
@@ -74,6 +75,7 @@ def main(_):
         checkpoints=FLAGS.checkpoint, num_episodes=FLAGS.num_episodes, seed=FLAGS.seed,
         jobs=FLAGS.jobs, curriculum_iter=FLAGS.curriculum_iter, video=FLAGS.video,
         video_fps=FLAGS.fps, cell_timeout_s=FLAGS.cell_timeout_s))
+  logging.set_verbosity(logging.WARNING)  # tf-agents' info lines (the checkpoint it loads)
   experiment = ExperimentDir(FLAGS.exp_dir)
   # A sweep task's run: its TrainParams as its programs built them.
   with quiet_terminal():  # the env's module and pybullet print as they load

@@ -261,6 +261,7 @@ def test_run_py_records_an_animated_gif_of_every_nth_frame(finished_run):
        '--fps', '10'],
       cwd=REPO, capture_output=True, text=True, timeout=300)
   assert result.returncode == 0, result.stderr[-3000:]
+  assert result.stderr == ''  # no TensorFlow, tf-agents or absl lines on the terminal
   name = 'policy_checkpoint_%010d_iter%d_seed5' % (NUM_ITER * 100, NUM_ITER - 1)
   path = os.path.join(finished_run.exp_dir, 'videos', name + '.gif')
   assert f'video {path}' in result.stdout

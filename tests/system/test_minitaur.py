@@ -159,6 +159,25 @@ def test_episode_measures_are_the_base_travel_from_pybullets_position(env):
   assert env.episode_measures()['forward_distance_m'] == pytest.approx(0.0)
 
 
+def test_a_fall_ends_the_episode_and_costs_the_fall_penalty(params):
+  rewards = []
+  for penalty in (0.0, 2.5):
+    env = params.env_ctor(seed=0, episode_length=20, fall_penalty=penalty)
+    try:
+      env.reset()
+      cid = env.physics_client_id
+      position, _ = pybullet.getBasePositionAndOrientation(env.robot_id, physicsClientId=cid)
+      upside_down = pybullet.getQuaternionFromEuler([np.pi, 0, 0])
+      pybullet.resetBasePositionAndOrientation(env.robot_id, position, upside_down,
+                                               physicsClientId=cid)
+      time_step = env.step(np.zeros(8, np.float32))
+      assert time_step.is_last() and time_step.discount == 0.0  # fallen: terminal
+      rewards.append(float(time_step.reward))
+    finally:
+      env.close()
+  assert rewards[1] == pytest.approx(rewards[0] - 2.5)
+
+
 def test_seed_drives_randomness(params):
   def trajectory(seed):
     env = params.env_ctor(seed=seed, episode_length=20)

@@ -43,8 +43,12 @@ class _ResetHook(env_randomizer_base.EnvRandomizerBase):
 class MinitaurEnv(py_environment.PyEnvironment):
   """Minitaur walking forward; observation: 28 motor angles, velocities, torques and
   the base quaternion; action: 8 leg commands in [-1, 1]; reward: forward progress
-  minus an energy cost. An episode ends when the robot falls (terminal) or after
-  `episode_length` steps (truncated, so SAC bootstraps through it).
+  minus an energy cost, and minus `fall_penalty` at a fall. An episode ends when the robot
+  falls (terminal) or after `episode_length` steps (truncated, so SAC bootstraps through it).
+
+  Without a fall penalty a fall is free: it ends the energy cost, and a policy that lunges
+  forward and falls within a second earns more return than one still learning to walk
+  (docs/minitaur.md). A penalty larger than a lunge's gain makes staying up worth learning.
 
   `set_state` / `get_state` keys:
     mass: a factor on the URDF mass of every link of the robot (base, chassis,
@@ -70,6 +74,7 @@ class MinitaurEnv(py_environment.PyEnvironment):
   def __init__(self, seed: Optional[int] = None, episode_length: int = 1000,
                mass: float = 1.0, friction: float = 1.0,
                randomize_motors: bool = True, observation_noise_stdev: float = 0.0,
+               fall_penalty: float = 0.0,
                render_width: int = 320, render_height: int = 240, **minitaur_kwargs):
     """`minitaur_kwargs` go to MinitaurBulletEnv (e.g. energy_weight, hard_reset)."""
     super().__init__(handle_auto_reset=True)
@@ -82,6 +87,7 @@ class MinitaurEnv(py_environment.PyEnvironment):
     self._validate_and_store({'mass': mass, 'friction': friction})
     self._randomize_motors = randomize_motors
     self._observation_noise_stdev = observation_noise_stdev
+    self._fall_penalty = float(fall_penalty)
     self._render_size = (render_width, render_height)
     self._nominal_masses = None  # per link, recorded from the URDF at the first reset
     self._steps = 0
@@ -194,7 +200,7 @@ class MinitaurEnv(py_environment.PyEnvironment):
     self._steps += 1
     observation = self._observation(observation)
     if fallen:
-      return ts.termination(observation, reward)
+      return ts.termination(observation, reward - self._fall_penalty)
     if self._steps >= self._episode_length:
       return ts.truncation(observation, reward)
     return ts.transition(observation, reward, discount=1.0)
