@@ -36,6 +36,7 @@ from tfagents_system.common import episode_measures
 from tfagents_system.common import experiment_dir
 from tfagents_system.common.curriculum import Curriculum
 from tfagents_system.common.params_loading import load_train_params
+from tfagents_system.launcher import progress_display
 from tfagents_system.launcher import script_run
 from tfagents_system.common import summary_tags as tags
 
@@ -50,6 +51,8 @@ ROBUSTNESS_GRID = ('mass=0.8:1.6:5', 'friction=0.4:1.0:4')
 GIF_ARGS = ('--video_format', 'gif', '--frame_stride', '4', '--fps', '25', '--num_episodes', '1',
             '--seed', '7')
 RSS_SAMPLE_S = 30.0
+PROGRESS_EVERY_S = 300.0
+TRAINING_RECORD = 'minitaur_learning.json'  # in the experiment dir: what train() measured
 
 
 def user_variables() -> Dict[str, str]:
@@ -96,8 +99,9 @@ class PeakMemory:
     return self.peak_mib
 
 
-def train(seed: int, minutes: float) -> dict:
-  """One run of the user's example; returns what was measured of it."""
+def train(seed: int, minutes: float) -> str:
+  """One run of the user's example; returns its experiment dir, where it records what it
+  measured of the run (TRAINING_RECORD)."""
   variables = dict(user_variables(), SAC_EXP_NAME=f'minitaur_learning_seed{seed}',
                    SAC_SEED=str(seed))
   run = script_run.ScriptRun(variables, os.path.join('/tmp', f'minitaur_learning_{seed}.sh'))
@@ -105,20 +109,30 @@ def train(seed: int, minutes: float) -> dict:
   num_workers = int(variables['SAC_NUM_COLLECT_WORKERS'])
   run.start()
   memory = PeakMemory(run, experiment_dir.program_names(num_workers))
+  deadline = time.monotonic() + minutes * 60
   try:
-    try:
-      run.wait_for(lambda status: status.get('done'), minutes * 60, poll_s=5.0)
-      stopped_by_budget = False
-    except TimeoutError:
-      stopped_by_budget = True
+    while True:
+      try:
+        run.wait_for(lambda status: status.get('done'),
+                     max(1.0, min(PROGRESS_EVERY_S, deadline - time.monotonic())), poll_s=5.0)
+        stopped_by_budget = False
+        break
+      except TimeoutError:
+        print(progress_display.format_progress(run.status() or {}), flush=True)
+        if time.monotonic() >= deadline:
+          stopped_by_budget = True
+          break
     memory.sample()
   finally:
     peak = memory.stop()
     run.end()
   print(f'seed {seed}: run ended ({"wall-time budget" if stopped_by_budget else "num_iter"})',
         flush=True)
-  return {'seed': seed, 'exp_dir': run.exp_dir, 'stopped_by_budget': stopped_by_budget,
-          'peak_rss_mib': peak, 'wall_minutes': (time.time() - run.started_at) / 60}
+  trained = {'seed': seed, 'stopped_by_budget': stopped_by_budget, 'peak_rss_mib': peak,
+             'wall_minutes': (time.time() - run.started_at) / 60}
+  with open(os.path.join(run.exp_dir, TRAINING_RECORD), 'w') as f:
+    json.dump(trained, f)
+  return run.exp_dir
 
 
 def run_py(exp_dir: str, *args: str) -> str:
@@ -187,27 +201,40 @@ def disk_use_mib(exp_dir: str) -> Dict[str, float]:
 
 
 def learning_curve(exp_dir: str):
-  """Eval return at every evaluation, and the train summaries' env steps and wall time."""
+  """Eval return and forward distance at every evaluation of the run (on the curriculum's
+  physics of the time), and the train summaries' env steps and wall time."""
   from tfagents_system.tools import plot  # pylint: disable=g-import-not-at-top
   run = plot.load_runs([exp_dir])[0]
-  return run.eval[tags.RETURN], run.train[tags.ENV_STEPS]
+  return run.eval[tags.RETURN], run.eval.get(tags.EPISODE_MEASURES_PREFIX + DISTANCE), run.train[
+      tags.ENV_STEPS]
 
 
-def analyze(exp_dir: str, episodes: int, trained: Optional[dict] = None) -> dict:
+def training_record(exp_dir: str) -> dict:
+  """What train() measured of the run, if it ran it."""
+  path = os.path.join(exp_dir, TRAINING_RECORD)
+  if not os.path.exists(path):
+    return {}
+  with open(path) as f:
+    return json.load(f)
+
+
+def analyze(exp_dir: str, episodes: int) -> dict:
   final = final_physics(exp_dir)
-  eval_return, env_steps = learning_curve(exp_dir)
+  eval_return, eval_distance, env_steps = learning_curve(exp_dir)
   checkpoints = checkpoint_measures(exp_dir, final, episodes)
   for row in checkpoints:
     row['env_steps'] = float(np.interp(row['train_step'], env_steps.steps, env_steps.values))
     row['minutes'] = float(np.interp(row['train_step'], env_steps.steps, env_steps.seconds)) / 60
   latest = checkpoints[-1]['checkpoint']
-  robustness_table = run_py(exp_dir, '--checkpoint', latest, '--num_episodes', '2',
-                            *[a for axis in ROBUSTNESS_GRID for a in ('--sweep', axis)])
+  swept = run_py(exp_dir, '--checkpoint', latest, '--num_episodes', '2',
+                 *[a for axis in ROBUSTNESS_GRID for a in ('--sweep', axis)])
+  robustness_table = swept[swept.index(latest + ' ('):swept.index('  written: ')]
   gif = run_py(exp_dir, '--checkpoint', latest, *GIF_ARGS).strip().rsplit('video ', 1)[-1]
   status = experiment_dir.ExperimentDir(exp_dir).read_status() or {}
   return {
       'exp_dir': exp_dir, 'final_physics': final, 'episodes_per_measure': episodes,
       'eval': {'train_step': eval_return.steps.tolist(), 'return': eval_return.values.tolist(),
+               'forward_distance': None if eval_distance is None else eval_distance.values.tolist(),
                'minutes': (eval_return.seconds / 60).tolist(),
                'env_steps': np.interp(eval_return.steps, env_steps.steps,
                                       env_steps.values).tolist()},
@@ -218,7 +245,7 @@ def analyze(exp_dir: str, episodes: int, trained: Optional[dict] = None) -> dict
       'gif': gif, 'train_step': status.get('train_step'), 'iteration': status.get('iteration'),
       'env_steps': status.get('env_steps'), 'disk_mib': disk_use_mib(exp_dir),
       # A run only analyzed: its wall time from its first summary (after start-up) to its last.
-      'wall_minutes': float(env_steps.seconds[-1]) / 60, **(trained or {})}
+      'wall_minutes': float(env_steps.seconds[-1]) / 60, **training_record(exp_dir)}
 
 
 def draw_curves(results: Sequence[dict], path: str) -> None:
@@ -231,14 +258,18 @@ def draw_curves(results: Sequence[dict], path: str) -> None:
   for column, (x_key, x_label, scale) in enumerate((('env_steps', 'env steps (thousands)', 1e-3),
                                                      ('minutes', 'wall time (min)', 1.0))):
     for result in results:
-      seed = result.get('seed', '')
+      run = os.path.basename(result['exp_dir'])
       panels[0][column].plot(np.array(result['eval'][x_key]) * scale, result['eval']['return'],
-                             label=f'seed {seed}: eval episodes of the run')
+                             label=f'{run}: eval episodes of the run')
+      if result['eval']['forward_distance'] is not None:
+        panels[1][column].plot(np.array(result['eval'][x_key]) * scale,
+                               result['eval']['forward_distance'], color='tab:green', alpha=0.5,
+                               label=f"{run}: eval episodes of the run (the curriculum's physics)")
       x = np.array([row[x_key] for row in result['checkpoints']]) * scale
       panels[1][column].plot(x, [row['final_distance'] for row in result['checkpoints']],
-                             marker='o', label=f'seed {seed}: final mass and friction')
+                             marker='o', label=f'{run}: final mass and friction')
       panels[1][column].plot(x, [row['nominal_distance'] for row in result['checkpoints']],
-                             marker='.', linestyle=':', label=f'seed {seed}: nominal physics')
+                             marker='.', linestyle=':', label=f'{run}: nominal physics')
     random_final = np.mean([r['random_policy']['final'] for r in results])
     panels[1][column].axhline(random_final, color='gray', linestyle='--', label='random policy')
     panels[1][column].axhline(1.0, color='tab:red', linewidth=0.8, label='1 m')
@@ -291,7 +322,7 @@ def seed_section(result: dict) -> str:
        '| --- | --- | --- | --- | --- |'] +
       [f"| {r['checkpoint']} | {r['minutes']:.1f} | {r['env_steps']:,.0f} | "
        f"{r['final_distance']:.2f} | {r['nominal_distance']:.2f} |" for r in result['checkpoints']])
-  return (f"### Seed {result.get('seed', '?')} ({os.path.relpath(result['exp_dir'], common.REPO)})\n\n"
+  return (f"### {os.path.relpath(result['exp_dir'], common.REPO)}\n\n"
           f"{table}\n\nEvery policy checkpoint, {result['episodes_per_measure']} greedy episodes on "
           f"each physics:\n\n{per_checkpoint}\n\nThe last checkpoint's robustness map "
           f"(`run.py --sweep {' --sweep '.join(ROBUSTNESS_GRID)} --num_episodes 2`, return per "
@@ -345,13 +376,9 @@ def main(argv=None) -> None:
   parser.add_argument('--analyze', nargs='+', metavar='EXP_DIR',
                       help='measure these finished runs instead of training')
   args = parser.parse_args(argv)
-  if args.analyze:
-    results = [analyze(os.path.abspath(d), args.episodes) for d in args.analyze]
-  else:
-    results = []
-    for seed in args.seeds:
-      trained = train(seed, args.minutes)
-      results.append(analyze(trained['exp_dir'], args.episodes, trained))
+  exp_dirs = ([os.path.abspath(d) for d in args.analyze] if args.analyze else
+              [train(seed, args.minutes) for seed in args.seeds])
+  results = [analyze(exp_dir, args.episodes) for exp_dir in exp_dirs]
   print(f'written: {write_docs(results)}')
 
 

@@ -41,6 +41,7 @@ def write_summaries(exp_dir, seed):
                           curriculum={'mass': 1.0 + (k >= 5)})
     if k in EVAL_ITERATIONS:
       report.eval_episodes, report.eval_return_sum, report.eval_length_sum = 1, -40 + 4 * k + seed, 50
+      report.eval_measure_sums = {'final_distance': 1.0 - k / 10}
     losses = {tag[len(summary_tags.LOSSES_PREFIX):]: i + seed - k / 10
               for i, tag in enumerate(summary_tags.LOSS_TAGS)}
     progress.record_iteration(training_progress.IterationRecord(
@@ -77,7 +78,7 @@ def test_command_writes_valid_pngs_and_prints_their_paths(exp_dirs, tmp_path):
   out = tmp_path / 'out'
   result = run_plot(*exp_dirs, '--out', str(out))
   assert result.returncode == 0, result.stderr
-  names = ('returns', 'losses', 'throughput', 'curriculum')
+  names = ('returns', 'losses', 'throughput', 'curriculum', 'measures')
   expected = [str(out / f'{name}.png') for name in names]
   assert result.stdout.split() == expected
   for path in expected:
@@ -112,6 +113,8 @@ def test_figures_have_the_expected_panels(exp_dirs):
   assert titles(figures['throughput']) == ['Env steps per second', 'SGD steps per second']
   assert titles(figures['curriculum']) == [summary_tags.CURRICULUM_PREFIX + 'mass']
   assert figures['returns'].axes[2].get_xlabel() == 'wall time (min)'
+  assert titles(figures['measures']) == ['Eval final_distance vs env steps',
+                                         'Eval final_distance vs wall time']
   for name in ('losses', 'throughput', 'curriculum'):
     assert {axes.get_xlabel() for axes in figures[name].axes} == {'iteration'}
 
@@ -146,3 +149,10 @@ def test_losses_and_curriculum_are_on_the_iteration_axis(exp_dirs):
   mass = figures['curriculum'].axes[0].get_lines()[0]
   np.testing.assert_allclose(mass.get_xdata(), np.arange(NUM_ITER))
   np.testing.assert_allclose(mass.get_ydata(), [1] * 5 + [2] * 5)
+
+
+def test_the_eval_episodes_measures_are_drawn_against_env_steps(exp_dirs):
+  figure = plot.build_figures(plot.load_runs(exp_dirs[:1]))['measures']
+  (line,) = figure.axes[0].get_lines()
+  np.testing.assert_allclose(line.get_xdata(), [env_steps(0, k) for k in EVAL_ITERATIONS])
+  np.testing.assert_allclose(line.get_ydata(), [1.0 - k / 10 for k in EVAL_ITERATIONS])

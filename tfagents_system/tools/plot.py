@@ -167,7 +167,8 @@ class Panel:
 
 
 def figure_panels(runs: Sequence[Run]) -> Dict[str, List[Panel]]:
-  """Which panels each PNG has; curriculum.png only when some run has a curriculum."""
+  """Which panels each PNG has; curriculum.png only when some run has a curriculum,
+  measures.png only when some run's evaluations record episode measures."""
   figures = {
       'returns': [
           Panel('Eval return vs env steps', 'env steps', 'return',
@@ -193,6 +194,16 @@ def figure_panels(runs: Sequence[Run]) -> Dict[str, List[Panel]]:
   if curriculum:
     figures['curriculum'] = [Panel(tag, 'iteration', tag[len(tags.CURRICULUM_PREFIX):],
                                    against_iteration(tag)) for tag in curriculum]
+  measures = sorted({tag for run in runs for tag in run.eval
+                     if tag.startswith(tags.EPISODE_MEASURES_PREFIX)})
+  if measures:
+    figures['measures'] = [
+        panel for tag in measures for panel in (
+            Panel(f'Eval {tag[len(tags.EPISODE_MEASURES_PREFIX):]} vs env steps', 'env steps',
+                  tag[len(tags.EPISODE_MEASURES_PREFIX):], against_env_steps('eval', tag)),
+            Panel(f'Eval {tag[len(tags.EPISODE_MEASURES_PREFIX):]} vs wall time',
+                  'wall time (min)', tag[len(tags.EPISODE_MEASURES_PREFIX):],
+                  against_wall_time('eval', tag)))]
   return figures
 
 

@@ -36,6 +36,7 @@ from tfagents_system.common.experiment_dir import ExperimentDir
 from tfagents_system.common.params_loading import load_train_params
 from tfagents_system.common.params_loading import ParamsError
 from tfagents_system.launcher.progress_display import ProgressDisplay
+from tfagents_system.launcher.progress_display import quiet_terminal
 from tfagents_system.tools import policy_evaluation
 from tfagents_system.tools import robustness_figures
 from tfagents_system.tools.robustness_grid import Axis
@@ -267,6 +268,9 @@ def _worker(plan: SweepPlan, cpu: int, next_task, results) -> None:
   """Takes the next task until none is left; a failure is reported, not raised."""
   ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)  # ends with run.py, even a kill -9
   os.sched_setaffinity(0, {cpu})
+  # What it has to say goes through `results`; its stdout would be pybullet's prints (its env
+  # modules' and its C client's), amid run.py's progress line.
+  os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
   from absl import logging  # pylint: disable=g-import-not-at-top
   logging.set_verbosity(logging.WARNING)
   where = f'the worker process on CPU {cpu}'
@@ -462,7 +466,8 @@ def format_table(report: Dict[str, Any]) -> str:
 def main(request: SweepRequest) -> int:
   display = ProgressDisplay(sys.stdout)
   try:
-    plan, cpus = plan_sweep(request)
+    with quiet_terminal():  # the params' env modules print as they load
+      plan, cpus = plan_sweep(request)
     started = time.monotonic()
     results = evaluate_in_processes(plan, cpus, display)
   except (SweepError, ConfigError, ParamsError) as e:
