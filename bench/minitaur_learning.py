@@ -341,7 +341,9 @@ def write_docs(results: Sequence[dict]) -> str:
   gif_command = (f"python tfagents_system/run.py --params {PARAMS} --exp_dir {exp} "
                  f"--config {exp}/config.json --checkpoint {first['checkpoints'][-1]['checkpoint']} "
                  + ' '.join(GIF_ARGS))
-  text = f"""# The Minitaur example learns to walk
+  with open(os.path.join(first['exp_dir'], 'config.json')) as f:
+    config = json.load(f)
+  text = f"""# Does the Minitaur example learn to walk?
 
 Made by `python -m bench.minitaur_learning` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}) on
 {common.machine_description()}: `./run_script.sh training_variables_minitaur.sh` as a user runs it
@@ -349,6 +351,12 @@ Made by `python -m bench.minitaur_learning` ({time.strftime('%Y-%m-%d %H:%M UTC'
 1000-step episodes. Forward distance: how far pybullet's base position moved along x in an
 episode (`MinitaurEnv.episode_measures`). Final physics: the curriculum's last values
 ({', '.join(f'{k} {v:g}' for k, v in first['final_physics'].items())}); nominal: mass and friction 1.0.
+
+The run's config (`config.json` of its experiment dir):
+
+```json
+{json.dumps(config, indent=1)}
+```
 
 ![learning curves](minitaur/learning_curve.png)
 
