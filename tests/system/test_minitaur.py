@@ -59,8 +59,10 @@ def test_params(params):
   assert params.actor_fc_layer_params == (256, 256)
   assert params.critic_joint_fc_layer_params == (256, 256)
   assert params.episode_length == 1000
-  assert params.collect_env_args_kwargs() == ((), {'episode_length': 1000})
-  assert params.eval_env_args_kwargs() == ((), {'episode_length': 1000})
+  # The config's env_kwargs reach both envs: a fall costs what config/minitaur.json says.
+  expected = ((), {'episode_length': 1000, 'fall_penalty': 1.0})
+  assert params.collect_env_args_kwargs() == params.eval_env_args_kwargs() == expected
+  assert params.eval_measures == ('forward_distance_m',)
 
 
 def test_curriculum_validates_and_env_accepts_its_values(env):
