@@ -2,7 +2,7 @@
 training_variables_minitaur.sh` end to end, once per seed, then every policy checkpoint measured.
 
   python -m bench.minitaur_learning [--seeds 0 1] [--minutes 45]
-  python -m bench.minitaur_learning --analyze logs/minitaur_learning_seed0   # a finished run
+  python -m bench.minitaur_learning --analyze logs/minitaur_learning_seed0 ...  # finished runs
 
 Each run is the user's (training_variables_minitaur.sh, config/minitaur.json) in its own
 experiment dir, logs/minitaur_learning_seed<k>, kept for run.py. It ends at the config's num_iter,
@@ -16,7 +16,9 @@ or is stopped (cleanly, checkpoints kept) after --minutes of wall time. Then:
   (`run.py --video_format gif`);
 - peak RSS per program (sampled while the run runs, VmHWM) and the experiment dir's disk use.
 The learning curves (eval return and forward distance against env steps and wall time) and the
-numbers go to docs/minitaur.md, the figures to docs/minitaur/.
+numbers go to docs/minitaur.md, the figures to docs/minitaur/. What was measured of a run stays in
+its experiment dir (minitaur_analysis.json): --analyze of several runs measures only those not
+measured yet, or with a newer checkpoint.
 """
 import argparse
 import json
@@ -30,15 +32,17 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from bench import common
-from bench import shared_runs
-from tfagents_system.common import episode_measures
-from tfagents_system.common import experiment_dir
-from tfagents_system.common.curriculum import Curriculum
-from tfagents_system.common.params_loading import load_train_params
 from tfagents_system.launcher import progress_display
-from tfagents_system.launcher import script_run
-from tfagents_system.common import summary_tags as tags
+
+with progress_display.quiet_terminal():  # TensorFlow's and gym's import chatter
+  from bench import common
+  from bench import shared_runs
+  from tfagents_system.common import episode_measures
+  from tfagents_system.common import experiment_dir
+  from tfagents_system.common import summary_tags as tags
+  from tfagents_system.common.curriculum import Curriculum
+  from tfagents_system.common.params_loading import load_train_params
+  from tfagents_system.launcher import script_run
 
 VARIABLES = os.path.join(common.REPO, 'training_variables_minitaur.sh')
 PARAMS = 'tfagents_system/minitaur_params.py'
@@ -53,6 +57,7 @@ GIF_ARGS = ('--video_format', 'gif', '--frame_stride', '4', '--fps', '25', '--nu
 RSS_SAMPLE_S = 30.0
 PROGRESS_EVERY_S = 300.0
 TRAINING_RECORD = 'minitaur_learning.json'  # in the experiment dir: what train() measured
+ANALYSIS_RECORD = 'minitaur_analysis.json'  # in the experiment dir: what analyze() measured
 
 
 def user_variables() -> Dict[str, str]:
@@ -173,13 +178,15 @@ def checkpoint_measures(exp_dir: str, final: Dict[str, float], episodes: int) ->
 
 def random_policy_distances(final: Dict[str, float], episodes: int) -> Dict[str, float]:
   """A uniformly random policy's mean forward distance on both physics, same episode length."""
-  params = load_train_params(PARAMS, os.path.join(common.REPO, CONFIG))
+  with progress_display.quiet_terminal():  # pybullet_envs' prints as it is imported
+    params = load_train_params(PARAMS, os.path.join(common.REPO, CONFIG))
   rng = np.random.default_rng(0)
   distances = {}
   for label, physics in (('nominal', NOMINAL), ('final', final)):
     measured = []
     for episode in range(episodes):
-      env = params.create_env('eval', 10_000 + episode)
+      with progress_display.quiet_terminal():  # pybullet's prints as it loads
+        env = params.create_env('eval', 10_000 + episode)
       env.set_state(dict(physics))
       time_step = env.reset()
       while not time_step.is_last():
@@ -246,6 +253,23 @@ def analyze(exp_dir: str, episodes: int) -> dict:
       'env_steps': status.get('env_steps'), 'disk_mib': disk_use_mib(exp_dir),
       # A run only analyzed: its wall time from its first summary (after start-up) to its last.
       'wall_minutes': float(env_steps.seconds[-1]) / 60, **training_record(exp_dir)}
+
+
+def stored_or_new_analysis(exp_dir: str, episodes: int) -> dict:
+  """analyze()'s result, kept in the experiment dir and measured again only when the run has a
+  newer policy checkpoint or --episodes changed: docs of several runs are remade in seconds."""
+  path = os.path.join(exp_dir, ANALYSIS_RECORD)
+  latest = max(os.listdir(experiment_dir.ExperimentDir(exp_dir).policy_checkpoints_dir))
+  if os.path.exists(path):
+    with open(path) as f:
+      stored = json.load(f)
+    if (stored['checkpoints'][-1]['checkpoint'] == latest
+        and stored['episodes_per_measure'] == episodes):
+      return stored
+  result = analyze(exp_dir, episodes)
+  with open(path, 'w') as f:
+    json.dump(result, f)
+  return result
 
 
 def draw_curves(results: Sequence[dict], path: str) -> None:
@@ -386,7 +410,7 @@ def main(argv=None) -> None:
   args = parser.parse_args(argv)
   exp_dirs = ([os.path.abspath(d) for d in args.analyze] if args.analyze else
               [train(seed, args.minutes) for seed in args.seeds])
-  results = [analyze(exp_dir, args.episodes) for exp_dir in exp_dirs]
+  results = [stored_or_new_analysis(exp_dir, args.episodes) for exp_dir in exp_dirs]
   print(f'written: {write_docs(results)}')
 
 
