@@ -61,7 +61,7 @@ def server(tmp_path):
 
 
 def insert_one(connection):
-  connection.insert([1.0], priorities={TABLE: 1.0})
+  connection.write_items(1.0, TABLE, count=1)
 
 
 def test_the_servers_operations(server, tmp_path):
@@ -82,12 +82,15 @@ def size_after_an_insert(connection, runs):
   return connection.table_size(TABLE)
 
 
-def test_a_call_whose_server_does_not_answer_is_run_again_once_it_is_back(server):
+def test_a_call_whose_server_does_not_answer_is_run_again_once_it_is_back(server, monkeypatch):
+  monkeypatch.setattr(replay_connection, 'WRITE_TIMEOUT_S', 1)
   connection = ReplayConnection(server.address, reconnect_timeout_s=30)
   reconnects, runs = [], []
   connection.on_reconnect(lambda: reconnects.append(connection.table_size(TABLE)))
   insert_one(connection)
-  restart = server.restart_later(replay_connection.PROBE_TIMEOUT_S + 1)
+  # Back only once both the write and the probe that follows it gave up on the stopped one.
+  restart = server.restart_later(replay_connection.WRITE_TIMEOUT_S +
+                                 replay_connection.PROBE_TIMEOUT_S + 2)
   assert connection.call(lambda: size_after_an_insert(connection, runs), 'inserting') == 1
   restart.join()
   assert len(runs) == 2 and reconnects == [0]  # the hooks ran once the new, empty one answered

@@ -8,7 +8,7 @@ error naming the address and how long it tried.
 """
 import socket
 import time
-from typing import Callable, Dict, Optional, TypeVar
+from typing import Callable, Optional, TypeVar
 
 from absl import logging
 import reverb
@@ -35,7 +35,7 @@ class ReplayConnection:
   """A program's one connection to the replay server, holding every Reverb client the program
   uses; it reconnects, within a bound, when the server restarts.
 
-  Its server operations (table_info, insert, write_items, reset, checkpoint, trajectory_writer,
+  Its server operations (table_info, write_items, reset, checkpoint, trajectory_writer,
   and push, pull and update of the tables of tensors) are single calls; `call` runs a piece of
   work made of them under the retry rule. `same_server()` tells, once the server answers, whether it is still the
   instance the caller's work lives on (each side of the iteration sync sets it: the publication
@@ -61,13 +61,10 @@ class ReplayConnection:
   def table_size(self, table: str) -> int:
     return self.table_info(table).current_size
 
-  def insert(self, data, priorities: Dict[str, float]) -> None:
-    self._client.insert(data, priorities)
-
   def write_items(self, data, table: str, count: int) -> None:
     """`count` items of `table`, each the array `data`, written once the call returns. A server
     that does not confirm them within WRITE_TIMEOUT_S raises (a trajectory writer would wait for
-    a server that went away for as long as it takes)."""
+    a server that went away for as long as it takes, and so would Reverb's Client.insert)."""
     writer = self._client.trajectory_writer(num_keep_alive_refs=1)
     try:
       writer.append(data)

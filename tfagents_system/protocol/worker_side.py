@@ -65,5 +65,4 @@ class WorkerSync:
 
   def report(self, report: WorkerReport) -> None:
     report.publication = self._publication
-    self._connection.insert([report.to_array(self._report_layout)],
-                            priorities={REPORT_TABLE: 1.0})
+    self._connection.write_items(report.to_array(self._report_layout), REPORT_TABLE, count=1)
