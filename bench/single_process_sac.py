@@ -36,6 +36,7 @@ from tfagents_system.common import params_loading
 from tfagents_system.common.curriculum import Curriculum
 from tfagents_system.common.curriculum import CurriculumCursor
 from tfagents_system import workers
+from tfagents_system.protocol import iteration_sync
 from tfagents_system.train_params_base import COLLECT_ENV
 from tfagents_system.train_params_base import EVAL_ENV
 # pylint: enable=g-import-not-at-top,wrong-import-position
@@ -110,7 +111,7 @@ def main():
     apply_curriculum(iteration)
     collect_actor.run()
     observer.flush()
-    evaluating = workers.is_eval_iteration(iteration, params.eval_period_itrs, params.num_iter)
+    evaluating = iteration_sync.is_eval_iteration(iteration, params.eval_period_itrs, params.num_iter)
     if args.system_order and evaluating and evaluate(iteration):
       break
     sac_learner.run(iterations=params.num_steps_per_iter, iterator=iterator)

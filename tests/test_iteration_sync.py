@@ -9,6 +9,7 @@ def test_a_report_crosses_as_an_array_with_its_curriculum_values_and_eval_measur
   report = iteration_sync.WorkerReport(1, 4, env_steps=60, collect_episodes=2,
                                        collect_return_sum=-3.5, publication=1_700_000_000_123_456,
                                        eval_episodes=2, curriculum={'mass': 1.5},
+                                       policy_train_step=4000,
                                        eval_measure_sums={'forward_distance_m': 2.5,
                                                           'drift_m': 0.25})
   array = report.to_array(layout)
@@ -42,3 +43,24 @@ def test_a_summary_averages_the_eval_measures_over_all_eval_episodes():
   summary = iteration_sync.IterationSummary(reports, missing_workers=[])
   assert summary.eval_return == 0.75
   assert summary.eval_measures == {'forward_distance_m': 1.0}
+
+
+def test_eval_iterations_are_every_period_and_the_last():
+  assert [k for k in range(12) if iteration_sync.is_eval_iteration(k, 5, 12)] == [0, 5, 10, 11]
+  assert [k for k in range(10) if iteration_sync.is_eval_iteration(k, 5, 10)] == [0, 5, 9]
+
+
+def test_a_summary_names_the_policy_evaluated_only_when_every_evaluating_worker_ran_the_same():
+  def report(worker, policy_train_step, eval_episodes=1):
+    return iteration_sync.WorkerReport(worker, 10, eval_episodes=eval_episodes,
+                                       policy_train_step=policy_train_step)
+
+  assert iteration_sync.IterationSummary(
+      [report(0, 1000), report(1, 1000)], []).eval_policy_train_step == 1000
+  # A worker that did not evaluate (its share of the eval episodes is 0) does not count.
+  assert iteration_sync.IterationSummary(
+      [report(0, 1000), report(1, 0, eval_episodes=0)], []).eval_policy_train_step == 1000
+  assert iteration_sync.IterationSummary(
+      [report(0, 1000), report(1, 1500)], []).eval_policy_train_step is None
+  assert iteration_sync.IterationSummary(
+      [report(0, 1000, eval_episodes=0)], []).eval_policy_train_step is None

@@ -97,6 +97,7 @@ def test_a_bool_is_no_whole_number():
     ('worker_report_timeout_s', 0), ('worker_report_timeout_s', -1.0),
     ('worker_report_timeout_s', math.nan),
     ('eval_measures', 'final_distance'), ('eval_measures', ('a', 'a')), ('eval_measures', ('',)),
+    ('best_policy_score', ''), ('best_policy_score', None),
 ])
 def test_a_bad_value_is_refused_naming_field_and_value(field, value):
   assert refusal(point_mass(**{field: value})) == (
@@ -149,6 +150,17 @@ def test_the_first_batch_must_be_collectable_by_one_worker():
       'random-policy episodes again to fill one)')
   check_hyperparameters(point_mass(n_buffer_init_episodes=0, n_train_episodes_per_iter=3))
   check_hyperparameters(point_mass(n_buffer_init_episodes=2))
+
+
+def test_the_best_policy_score_must_be_the_eval_return_or_an_eval_measure():
+  assert refusal(point_mass(eval_measures=('final_distance',), best_policy_score='distance')) == (
+      "TrainParams.best_policy_score ('distance') is neither 'eval_return' nor one of "
+      "eval_measures ['final_distance']")
+  assert refusal(point_mass(eval_measures=(), best_policy_score='final_distance')).startswith(
+      "TrainParams.best_policy_score ('final_distance') is neither")
+  check_hyperparameters(point_mass(eval_measures=('final_distance',),
+                                   best_policy_score='final_distance'))
+  check_hyperparameters(point_mass(eval_measures=(), best_policy_score='eval_return'))
 
 
 def test_a_field_problem_is_reported_before_a_relation():

@@ -31,11 +31,6 @@ def test_env_seeds_are_distinct_for_every_env_worker_start_and_run_seed():
                                               workers.SEEDS_PER_START + 3)
 
 
-def test_eval_iterations_are_every_period_and_the_last():
-  assert [k for k in range(12) if workers.is_eval_iteration(k, 5, 12)] == [0, 5, 10, 11]
-  assert [k for k in range(10) if workers.is_eval_iteration(k, 5, 10)] == [0, 5, 9]
-
-
 def test_sums_match_tf_agents_metrics():
   env = PointMassEnv(seed=3, episode_length=20)
   policy = random_py_policy.RandomPyPolicy(env.time_step_spec(), env.action_spec())

@@ -18,6 +18,7 @@ class TrainParams(TrainParamsBase):
     self.num_iter = env_config.get('num_iter', 500)
     self.n_eval_episodes = 4
     self.eval_measures = ('forward_distance_m',)  # MinitaurEnv.episode_measures
+    self.best_policy_score = 'forward_distance_m'
 
   def env_ctor(self, seed=None, *args, **kwargs):
     return MinitaurEnv(seed, *args, **kwargs)

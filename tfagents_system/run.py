@@ -44,8 +44,9 @@ flags.DEFINE_string('exp_dir', None, 'Experiment dir, e.g. logs/<SAC_EXP_NAME>.'
 flags.DEFINE_string('config', None, 'JSON environment config.')
 flags.DEFINE_integer('num_episodes', 5, 'Episodes to run.')
 flags.DEFINE_string('checkpoint', 'latest',
-                    'Directory name under <exp_dir>/policies/checkpoints, or "latest"; with '
-                    '--sweep also several, comma-separated, or "all".')
+                    'Directory name under <exp_dir>/policies/checkpoints, "latest", or "best" '
+                    "(the policy whose evaluation in training scored highest, TrainParams."
+                    'best_policy_score); with --sweep also several, comma-separated, or "all".')
 flags.DEFINE_integer('seed', 0, 'Seed passed to the environment constructor.')
 flags.DEFINE_multi_string('sweep', None,
                           'NAME=LOW:HIGH:STEPS or NAME=V1,V2,...: evaluate on every cell of the '

@@ -21,6 +21,7 @@ from tfagents_system.protocol.replay_connection import ReplayServerUnreachable
 from tfagents_system.protocol.trainer_side import TrainerSync
 from tfagents_system.trainer import iteration_timing
 from tfagents_system.trainer import sgd_steps
+from tfagents_system.trainer.best_policy import BestPolicy
 from tfagents_system.trainer.checkpoint_trigger import CheckpointTrigger
 from tfagents_system.trainer.trainer_checkpoints import TrainerCheckpoints
 from tfagents_system.trainer.trainer_replay import TrainerReplay
@@ -75,6 +76,7 @@ def main(_):
                                  params.checkpoint_period_itrs * steps_per_iter, train_step,
                                  lambda: sync.replay_episodes)
   sgd = sgd_steps.SgdSteps(sac_learner, sync, stop, progress)
+  best_policy = BestPolicy(experiment, progress, params.best_policy_score)
 
   first_iteration = sgd.train_step // steps_per_iter
   if progress.initial_collection_done:
@@ -89,12 +91,19 @@ def main(_):
 
   clock = iteration_timing.PhaseClock()
   for iteration in range(first_iteration, params.num_iter):
+    if iteration > 0 and iteration_sync.is_eval_iteration(iteration, params.eval_period_itrs,
+                                                          params.num_iter):
+      # The policy the workers evaluate (it is published before this iteration's SGD steps),
+      # kept so that it can be the run's best.
+      with stop.if_writing_fails('checkpointing the policy'):
+        checkpoints.save_policy()
     record = None if stop.requested.is_set() else run_iteration(
         iteration, params.num_iter, steps_per_iter, sync, sgd, stop, clock)
     if record is None:
       break
     with stop.if_writing_fails('writing the summaries and status.json'):
       progress.record_iteration(record)
+      best_policy.consider(iteration, record.summary)
     logging.info('Iteration %d/%d: train step %d, loss %.4f, %d env steps, eval return %s',
                  iteration + 1, params.num_iter, record.train_step, record.losses['loss'],
                  progress.env_steps, record.summary.eval_return)

@@ -18,6 +18,8 @@ ArgsKwargs = Tuple[Tuple[Any, ...], Dict[str, Any]]
 # The roles an env is built for: what workers collect experience with, and what they evaluate on.
 COLLECT_ENV = 'collect'
 EVAL_ENV = 'eval'
+# The best_policy_score naming the mean eval return (any other names an eval measure).
+EVAL_RETURN = 'eval_return'
 
 
 class TrainParamsBase(abc.ABC):
@@ -62,6 +64,9 @@ class TrainParamsBase(abc.ABC):
     # Names of the eval env's episode_measures() (common/episode_measures.py) whose means over
     # each evaluation are recorded next to the eval return (<exp>/eval: EpisodeMeasures/<name>).
     self.eval_measures: Tuple[str, ...] = ()
+    # What makes an evaluated policy the run's best (status.json's best_policy, run.py
+    # --checkpoint best): 'eval_return', or one of eval_measures (the higher the better).
+    self.best_policy_score = EVAL_RETURN
     self.train_batch_size = 256
     self.log_period_itrs = 1
     self.checkpoint_period_itrs = 20

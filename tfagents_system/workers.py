@@ -21,6 +21,7 @@ from tfagents_system.common.curriculum import CurriculumCursor
 from tfagents_system.protocol import episode_items
 from tfagents_system.protocol import replay_tables
 from tfagents_system.protocol.iteration_sync import INIT_ITERATION
+from tfagents_system.protocol.iteration_sync import is_eval_iteration
 from tfagents_system.protocol.iteration_sync import WorkerReport
 from tfagents_system.protocol.replay_connection import ReplayConnection
 from tfagents_system.protocol.replay_connection import ReplayServerLost
@@ -43,10 +44,6 @@ def env_seeds(run_seed: int, worker_index: int, start: int = 0) -> Tuple[int, in
   run seed: a restarted worker does not replay the start states it had."""
   collect_seed = SEEDS_PER_START * start + 1000 * run_seed + 2 * worker_index
   return collect_seed, collect_seed + 1
-
-
-def is_eval_iteration(iteration: int, eval_period_itrs: int, num_iter: int) -> bool:
-  return iteration % eval_period_itrs == 0 or iteration == num_iter - 1
 
 
 class CollectWorker:
@@ -140,7 +137,8 @@ class CollectWorker:
   def run_iteration(self, iteration: int) -> WorkerReport:
     """Collect (and, when due, evaluate) with the policy already pulled for `iteration`."""
     self.apply_curriculum(iteration)
-    report = WorkerReport(self.worker_index, iteration, curriculum=dict(self._applied_curriculum))
+    report = WorkerReport(self.worker_index, iteration, curriculum=dict(self._applied_curriculum),
+                          policy_train_step=int(self.train_step.numpy()))
     self._agent_policies()
     self._run_collect(self._collect_actor, report)
     if self._eval_episodes and is_eval_iteration(iteration, self.params.eval_period_itrs,

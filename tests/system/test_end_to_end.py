@@ -289,3 +289,35 @@ def test_run_py_takes_a_named_checkpoint_and_another_curriculum_iteration(finish
     saved = json.load(f)
   assert saved['train_step'] == 2000 and saved['seed'] == 3
   assert saved['curriculum_values'] == {'mass': pytest.approx(4 / 3)}  # friction starts at 20
+
+
+def test_the_best_policy_is_the_best_evaluated_on_the_final_curriculum_and_run_py_runs_it(
+    finished_run):
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  from training_run import REPO  # pylint: disable=g-import-not-at-top
+  # Every evaluated policy but the untrained one has a checkpoint: evaluation k ran the policy
+  # of train step 100 k, its summary is at 100 (k + 1).
+  names = set(os.listdir(os.path.join(finished_run.exp_dir, 'policies', 'checkpoints')))
+  assert {'policy_checkpoint_%010d' % (100 * k) for k in (10, 20, 30, 40, 50, 59)} <= names
+  eval_returns = dict(read_scalars(os.path.join(finished_run.exp_dir, 'eval'))[summary_tags.RETURN])
+  # The curriculum's last values are due from iteration 45: the evaluations of 50 and 59 ran
+  # on them, and the earlier ones (other physics) do not compare.
+  on_final_values = {k: eval_returns[100 * (k + 1)] for k in (50, 59)}
+  iteration = max(on_final_values, key=on_final_values.get)
+  best = finished_run.status()['best_policy']
+  assert best == {'checkpoint': 'policy_checkpoint_%010d' % (100 * iteration),
+                  'train_step': 100 * iteration, 'iteration': iteration,
+                  'score_name': 'eval_return',
+                  'score': pytest.approx(on_final_values[iteration], rel=1e-5),
+                  'curriculum': {'mass': pytest.approx(2.0), 'friction': pytest.approx(0.3)}}
+  assert f"best policy         {best['checkpoint']} (eval_return" in finished_run.output
+  result = subprocess.run(
+      [sys.executable, 'tfagents_system/run.py', '--params', 'tfagents_system/point_mass_params.py',
+       '--exp_dir', finished_run.exp_dir, '--config', os.path.join(finished_run.exp_dir, 'config.json'),
+       '--num_episodes', '1', '--checkpoint', 'best', '--seed', '4'],
+      cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  with open(os.path.join(finished_run.exp_dir, 'videos',
+                         f"{best['checkpoint']}_iter{iteration - 1}_seed4.json")) as f:
+    assert json.load(f)['train_step'] == 100 * iteration

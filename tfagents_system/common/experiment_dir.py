@@ -8,6 +8,9 @@ from tfagents_system import REPO_ROOT
 
 LOGS_DIR = os.path.join(REPO_ROOT, 'logs')
 
+# tf-agents' PolicySavedModelTrigger names a policy checkpoint by its train step, 10 digits.
+POLICY_CHECKPOINT_PREFIX = 'policy_checkpoint_'
+
 REPLAY_PROGRAM = 'sac_replay_buffer'
 TRAIN_PROGRAM = 'sac_train'
 
@@ -143,10 +146,16 @@ class ExperimentDir:
     leave a dir without the index, which TensorFlow writes last."""
     if not os.path.isdir(self.policy_checkpoints_dir):
       return []
-    names = sorted(n for n in os.listdir(self.policy_checkpoints_dir)
-                   if n.startswith('policy_checkpoint_') and os.path.exists(
-                       os.path.join(self.policy_checkpoints_dir, n, 'variables', 'variables.index')))
-    return [os.path.join(self.policy_checkpoints_dir, n) for n in names]
+    paths = (os.path.join(self.policy_checkpoints_dir, n)
+             for n in sorted(os.listdir(self.policy_checkpoints_dir))
+             if n.startswith(POLICY_CHECKPOINT_PREFIX))
+    return [path for path in paths if _is_complete_policy_checkpoint(path)]
+
+  def policy_checkpoint_at(self, train_step: int) -> Optional[str]:
+    """The complete policy checkpoint of `train_step`, or None."""
+    path = os.path.join(self.policy_checkpoints_dir, '%s%010d' % (POLICY_CHECKPOINT_PREFIX,
+                                                                   train_step))
+    return path if _is_complete_policy_checkpoint(path) else None
 
   def latest_policy_checkpoint(self) -> Optional[str]:
     checkpoints = self.policy_checkpoints()
@@ -199,3 +208,7 @@ class ExperimentDir:
       f.write(str(before + 1))
     os.replace(temporary, path)
     return before
+
+
+def _is_complete_policy_checkpoint(path: str) -> bool:
+  return os.path.exists(os.path.join(path, 'variables', 'variables.index'))

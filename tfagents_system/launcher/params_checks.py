@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, Optional
 import tensorflow as tf
 
 from tfagents_system.common.params_loading import ParamsError
+from tfagents_system.train_params_base import EVAL_RETURN
 from tfagents_system.train_params_base import TrainParamsBase
 
 
@@ -89,6 +90,7 @@ RULES: Dict[str, Rule] = {
     'eval_measures': Rule('a tuple or list of distinct names (str)',
                           lambda v: isinstance(v, (tuple, list)) and
                           all(isinstance(n, str) and n for n in v) and len(set(v)) == len(v)),
+    'best_policy_score': Rule('a name (str)', lambda v: isinstance(v, str) and v),
 }
 
 
@@ -124,7 +126,15 @@ def _first_batch_is_collected(params: TrainParamsBase) -> Optional[str]:
   return None
 
 
-RELATIONS = (_batch_fits_in_replay, _sequence_fits_in_episode, _first_batch_is_collected)
+def _best_policy_score_is_recorded(params: TrainParamsBase) -> Optional[str]:
+  if params.best_policy_score not in (EVAL_RETURN, *params.eval_measures):
+    return (f'best_policy_score ({params.best_policy_score!r}) is neither {EVAL_RETURN!r} nor '
+            f'one of eval_measures {list(params.eval_measures)}')
+  return None
+
+
+RELATIONS = (_batch_fits_in_replay, _sequence_fits_in_episode, _first_batch_is_collected,
+             _best_policy_score_is_recorded)
 
 
 def _one_line_repr(value) -> str:

@@ -105,6 +105,10 @@ class ProgressDisplay:
     if eval_return is not None:
       lines.append(f"  final eval return   {eval_return:.2f}{_measures_text(status)} "
                    f"(iteration {status.get('eval_iteration')})")
+    best = status.get('best_policy')
+    if best:
+      lines.append(f"  best policy         {best['checkpoint']} ({best['score_name']} "
+                   f"{best['score']:.2f} at iteration {best['iteration']}; run.py --checkpoint best)")
     latest = experiment.latest_policy_checkpoint()
     lines += [
         f'  checkpoints         {experiment.train_dir}/checkpoints',

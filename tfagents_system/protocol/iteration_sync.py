@@ -28,7 +28,7 @@ it had taken in; when that holds less than a batch and does not grow, it collect
 random-policy episodes again.
 """
 import dataclasses
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -68,6 +68,8 @@ class WorkerReport:
   eval_seconds: float = 0.0
   policy_pull_seconds: float = 0.0
   publication_wait_seconds: float = 0.0  # before this iteration's publication was seen
+  # The train step of the policy it collected and evaluated with (its publication's).
+  policy_train_step: int = 0
   # The publication it answers: a worker that did not notice the replay server restart sends
   # the new server a report of the iteration published on the old one, with its experience
   # partly lost; the trainer, which published the iteration again, must not count it.
@@ -148,9 +150,21 @@ class IterationSummary:
             for name in sorted(names)} if episodes else {}
 
   @property
+  def eval_policy_train_step(self) -> Optional[int]:
+    """The train step of the policy the iteration's eval episodes ran, or None without any (or
+    when workers evaluated different policies, e.g. around a replay server restart)."""
+    steps = {r.policy_train_step for r in self.reports if r.eval_episodes}
+    return steps.pop() if len(steps) == 1 else None
+
+  @property
   def curriculum(self) -> Dict[str, float]:
     """The values the reporting workers' envs had (every worker applies the same ones)."""
     values = {}
     for report in self.reports:
       values.update(report.curriculum)
     return values
+
+
+def is_eval_iteration(iteration: int, eval_period_itrs: int, num_iter: int) -> bool:
+  """Whether the workers evaluate the policy of `iteration` (and the last iteration's)."""
+  return iteration % eval_period_itrs == 0 or iteration == num_iter - 1

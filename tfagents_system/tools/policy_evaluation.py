@@ -19,7 +19,14 @@ class CheckpointNotFound(ValueError):
 
 
 def policy_checkpoint(experiment: ExperimentDir, name: str) -> str:
-  """The path of policy checkpoint `name` (a dir name under policies/checkpoints, or 'latest')."""
+  """The path of policy checkpoint `name`: a dir name under policies/checkpoints, 'latest', or
+  'best' (status.json's best_policy, trainer/best_policy.py)."""
+  if name == 'best':
+    best = (experiment.read_status() or {}).get('best_policy')
+    if not best:
+      raise CheckpointNotFound(f'no best policy yet in {experiment.status_file} (the first '
+                               'evaluation after iteration 0 sets it)')
+    name = best['checkpoint']
   path = (experiment.latest_policy_checkpoint() if name == 'latest'
           else os.path.join(experiment.policy_checkpoints_dir, name))
   if not path or not os.path.isdir(path):

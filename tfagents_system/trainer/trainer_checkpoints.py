@@ -61,6 +61,11 @@ class TrainerCheckpoints:
                                             self._train_step, interval=1,
                                             start=-1)  # a policy checkpoint at every save
 
+  def save_policy(self) -> None:
+    """A policy checkpoint at the current train step (unless there is one)."""
+    self.start_policy_export()
+    self._policy.result()(int(self._train_step.numpy()))
+
   def save(self, policy: bool = True) -> None:
     """Checkpoints the trainer, the replay data and (unless `policy` is False) the policy. The
     checkpoint that marks the initial collection done leaves the untrained policy out, so that
@@ -69,8 +74,7 @@ class TrainerCheckpoints:
     step = int(self._train_step.numpy())
     self._trainer.save(step)
     if policy:
-      self.start_policy_export()
-      self._policy.result()(step)
+      self.save_policy()
     replay_path = self._checkpoint_replay()
     logging.info('Checkpointed trainer, %sreplay data (%s) at train step %d',
                  'policy and ' if policy else '', replay_path, step)

@@ -2,7 +2,7 @@
 import dataclasses
 import os
 import time
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 import tensorflow as tf
 
@@ -114,6 +114,15 @@ class TrainingProgress:
 
   def record_checkpoint(self, train_step: int, replay_episodes: int) -> None:
     self._update_status(checkpoint={'train_step': train_step, 'replay_episodes': replay_episodes})
+
+  @property
+  def best_policy(self) -> Optional[Dict[str, Any]]:
+    return self._status.get('best_policy')
+
+  def record_best_policy(self, best: Dict[str, Any]) -> None:
+    """best_policy.BestPolicy's record: checkpoint, train_step, iteration, score_name, score,
+    curriculum."""
+    self._update_status(best_policy=best)
 
   def record_failure(self, message: str) -> None:
     self._update_status(failed=message)
