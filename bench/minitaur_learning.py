@@ -12,8 +12,9 @@ or is stopped (cleanly, checkpoints kept) after --minutes of wall time. Then:
   two values of each: a 2x2 map per checkpoint); the forward distance is pybullet's base
   position (MinitaurEnv.episode_measures), the return the env's reward;
 - a random policy walks the same episodes, for comparison;
-- the last checkpoint gets a robustness map around the trained range, and an animated GIF
-  (`run.py --video_format gif`);
+- the policy a user takes at the end, `run.py --checkpoint best` (status.json's best_policy: the
+  best of the run's evaluations on the final physics; the last checkpoint for a run without one),
+  gets a robustness map around the trained range, and an animated GIF (`--video_format gif`);
 - peak RSS per program (sampled while the run runs, VmHWM) and the experiment dir's disk use.
 The learning curves (eval return and forward distance against env steps and wall time) and the
 numbers go to docs/minitaur.md, the figures to docs/minitaur/. What was measured of a run stays in
@@ -225,6 +226,17 @@ def training_record(exp_dir: str) -> dict:
     return json.load(f)
 
 
+def best_policy(exp_dir: str) -> Optional[dict]:
+  return (experiment_dir.ExperimentDir(exp_dir).read_status() or {}).get('best_policy')
+
+
+def shown_checkpoint(exp_dir: str) -> str:
+  """The policy a user takes at the end of the run: its best, else its last checkpoint."""
+  best = best_policy(exp_dir)
+  experiment = experiment_dir.ExperimentDir(exp_dir)
+  return best['checkpoint'] if best else os.path.basename(experiment.latest_policy_checkpoint())
+
+
 def analyze(exp_dir: str, episodes: int) -> dict:
   final = final_physics(exp_dir)
   eval_return, eval_distance, env_steps = learning_curve(exp_dir)
@@ -232,11 +244,11 @@ def analyze(exp_dir: str, episodes: int) -> dict:
   for row in checkpoints:
     row['env_steps'] = float(np.interp(row['train_step'], env_steps.steps, env_steps.values))
     row['minutes'] = float(np.interp(row['train_step'], env_steps.steps, env_steps.seconds)) / 60
-  latest = checkpoints[-1]['checkpoint']
-  swept = run_py(exp_dir, '--checkpoint', latest, '--num_episodes', '2',
+  shown = shown_checkpoint(exp_dir)
+  swept = run_py(exp_dir, '--checkpoint', shown, '--num_episodes', '2',
                  *[a for axis in ROBUSTNESS_GRID for a in ('--sweep', axis)])
-  robustness_table = swept[swept.index(latest + ' ('):swept.index('  written: ')]
-  gif = run_py(exp_dir, '--checkpoint', latest, *GIF_ARGS).strip().rsplit('video ', 1)[-1]
+  robustness_table = swept[swept.index(shown + ' ('):swept.index('  written: ')]
+  gif = run_py(exp_dir, '--checkpoint', shown, *GIF_ARGS).strip().rsplit('video ', 1)[-1]
   status = experiment_dir.ExperimentDir(exp_dir).read_status() or {}
   return {
       'exp_dir': exp_dir, 'final_physics': final, 'episodes_per_measure': episodes,
@@ -246,8 +258,9 @@ def analyze(exp_dir: str, episodes: int) -> dict:
                'env_steps': np.interp(eval_return.steps, env_steps.steps,
                                       env_steps.values).tolist()},
       'checkpoints': checkpoints, 'random_policy': random_policy_distances(final, episodes),
+      'shown_checkpoint': shown, 'best_policy': best_policy(exp_dir),
       'robustness_table': robustness_table,
-      'robustness_png': os.path.join(experiment_dir.ExperimentDir(exp_dir).robustness_dir, latest,
+      'robustness_png': os.path.join(experiment_dir.ExperimentDir(exp_dir).robustness_dir, shown,
                                      'mass_friction.png'),
       'gif': gif, 'train_step': status.get('train_step'), 'iteration': status.get('iteration'),
       'env_steps': status.get('env_steps'), 'disk_mib': disk_use_mib(exp_dir),
@@ -257,13 +270,15 @@ def analyze(exp_dir: str, episodes: int) -> dict:
 
 def stored_or_new_analysis(exp_dir: str, episodes: int) -> dict:
   """analyze()'s result, kept in the experiment dir and measured again only when the run has a
-  newer policy checkpoint or --episodes changed: docs of several runs are remade in seconds."""
+  newer policy checkpoint or another best, or --episodes changed: docs of several runs are
+  remade in seconds."""
   path = os.path.join(exp_dir, ANALYSIS_RECORD)
   latest = max(os.listdir(experiment_dir.ExperimentDir(exp_dir).policy_checkpoints_dir))
   if os.path.exists(path):
     with open(path) as f:
       stored = json.load(f)
     if (stored['checkpoints'][-1]['checkpoint'] == latest
+        and stored.get('shown_checkpoint') == shown_checkpoint(exp_dir)
         and stored['episodes_per_measure'] == episodes):
       return stored
   result = analyze(exp_dir, episodes)
@@ -294,6 +309,11 @@ def draw_curves(results: Sequence[dict], path: str) -> None:
                              marker='o', label=f'{run}: final mass and friction')
       panels[1][column].plot(x, [row['nominal_distance'] for row in result['checkpoints']],
                              marker='.', linestyle=':', label=f'{run}: nominal physics')
+      if result.get('best_policy'):
+        best = checkpoint_row(result, result['best_policy']['checkpoint'])
+        panels[1][column].plot([best[x_key] * scale], [best['final_distance']], marker='*',
+                               markersize=14, linestyle='', color='gold', markeredgecolor='k',
+                               label=f'{run}: best policy at the end (--checkpoint best)')
     random_final = np.mean([r['random_policy']['final'] for r in results])
     panels[1][column].axhline(random_final, color='gray', linestyle='--', label='random policy')
     panels[1][column].axhline(1.0, color='tab:red', linewidth=0.8, label='1 m')
@@ -308,8 +328,39 @@ def draw_curves(results: Sequence[dict], path: str) -> None:
   figure.savefig(path, dpi=80)
 
 
+def checkpoint_row(result: dict, checkpoint: str) -> dict:
+  return next(row for row in result['checkpoints'] if row['checkpoint'] == checkpoint)
+
+
 def first_reaching(rows: Sequence[dict], key: str, threshold: float) -> Optional[dict]:
   return next((row for row in rows if row[key] >= threshold), None)
+
+
+def best_policy_text(result: dict) -> str:
+  best = result.get('best_policy')
+  if not best:
+    return 'not recorded (a run from before status.json had best_policy)'
+  row = checkpoint_row(result, best['checkpoint'])
+  return (f"{best['checkpoint']} ({row['minutes']:.0f} min): **{row['final_distance']:.2f} m** on "
+          f"the final physics, {row['nominal_distance']:.2f} m nominal (its evaluation in "
+          f"training: {best['score_name']} {best['score']:.2f}, iteration {best['iteration']})")
+
+
+def summary_table(results: Sequence[dict]) -> str:
+  """Per run: where it ended, and what its best and its last policy walk on the final physics."""
+  lines = ['| run | ended at | best policy (`--checkpoint best`) | last checkpoint |',
+           '| --- | --- | --- | --- |']
+  for result in results:
+    last = result['checkpoints'][-1]
+    best = result.get('best_policy')
+    best_text = 'not recorded'
+    if best:
+      row = checkpoint_row(result, best['checkpoint'])
+      best_text = f"{row['final_distance']:.2f} m ({row['minutes']:.0f} min)"
+    lines.append(f"| {os.path.basename(result['exp_dir'])} | {result['wall_minutes']:.0f} min, "
+                 f"iteration {result['iteration']} | {best_text} | "
+                 f"{last['final_distance']:.2f} m ({last['minutes']:.0f} min) |")
+  return '\n'.join(lines)
 
 
 def seed_section(result: dict) -> str:
@@ -334,6 +385,7 @@ def seed_section(result: dict) -> str:
       ('random policy, final / nominal physics', f"{result['random_policy']['final']:.2f} / "
                                                  f"{result['random_policy']['nominal']:.2f} m"),
       ('first checkpoint walking ≥ 1 m on the final physics', reached),
+      ('the best policy at the end (`run.py --checkpoint best`)', best_policy_text(result)),
       ('peak RSS (VmHWM)', ', '.join(f'{p} {m:.0f} MiB' for p, m in
                                      sorted(result.get('peak_rss_mib', {}).items()))
        or 'not measured (an analyzed run)'),
@@ -348,7 +400,7 @@ def seed_section(result: dict) -> str:
        f"{r['final_distance']:.2f} | {r['nominal_distance']:.2f} |" for r in result['checkpoints']])
   return (f"### {os.path.relpath(result['exp_dir'], common.REPO)}\n\n"
           f"{table}\n\nEvery policy checkpoint, {result['episodes_per_measure']} greedy episodes on "
-          f"each physics:\n\n{per_checkpoint}\n\nThe last checkpoint's robustness map "
+          f"each physics:\n\n{per_checkpoint}\n\n{result['shown_checkpoint']}'s robustness map "
           f"(`run.py --sweep {' --sweep '.join(ROBUSTNESS_GRID)} --num_episodes 2`, return per "
           f"cell, forward distance in the last column):\n\n```\n{result['robustness_table'].strip()}\n```\n")
 
@@ -363,7 +415,7 @@ def write_docs(results: Sequence[dict]) -> str:
   first = results[0]
   exp = os.path.relpath(first['exp_dir'], common.REPO)
   gif_command = (f"python tfagents_system/run.py --params {PARAMS} --exp_dir {exp} "
-                 f"--config {exp}/config.json --checkpoint {first['checkpoints'][-1]['checkpoint']} "
+                 f"--config {exp}/config.json --checkpoint {first['shown_checkpoint']} "
                  + ' '.join(GIF_ARGS))
   with open(os.path.join(first['exp_dir'], 'config.json')) as f:
     config = json.load(f)
@@ -382,13 +434,18 @@ The run's config (`config.json` of its experiment dir):
 {json.dumps(config, indent=1)}
 ```
 
+Forward distance on the final physics, {first['episodes_per_measure']} greedy 1000-step episodes per
+policy:
+
+{summary_table(results)}
+
 ![learning curves](minitaur/learning_curve.png)
 
-![the trained policy, final checkpoint](minitaur/walk.gif)
+![the trained policy: {first['shown_checkpoint']} of {exp}](minitaur/walk.gif)
 
 The GIF: `{gif_command}`.
 
-![robustness map of the last checkpoint](minitaur/robustness.png)
+![robustness map of {first['shown_checkpoint']}](minitaur/robustness.png)
 
 """ + '\n'.join(seed_section(r) for r in results)
   path = os.path.join(DOCS, 'minitaur.md')

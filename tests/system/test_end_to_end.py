@@ -312,6 +312,7 @@ def test_the_best_policy_is_the_best_evaluated_on_the_final_curriculum_and_run_p
                   'score': pytest.approx(on_final_values[iteration], rel=1e-5),
                   'curriculum': {'mass': pytest.approx(2.0), 'friction': pytest.approx(0.3)}}
   assert f"best policy         {best['checkpoint']} (eval_return" in finished_run.output
+  assert f"best policy: {best['checkpoint']} (eval_return" in run_status(finished_run.exp_dir)
   result = subprocess.run(
       [sys.executable, 'tfagents_system/run.py', '--params', 'tfagents_system/point_mass_params.py',
        '--exp_dir', finished_run.exp_dir, '--config', os.path.join(finished_run.exp_dir, 'config.json'),

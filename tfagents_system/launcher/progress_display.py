@@ -37,6 +37,13 @@ def _measures_text(status: Dict[str, Any]) -> str:
           if measures else '')
 
 
+def format_best_policy(best: Dict[str, Any]) -> str:
+  """status.json's best_policy (trainer/best_policy.py), e.g. 'policy_checkpoint_0000280000
+  (forward_distance_m 2.74 at iteration 280; run.py --checkpoint best)'."""
+  return (f"{best['checkpoint']} ({best['score_name']} {best['score']:.2f} at iteration "
+          f"{best['iteration']}; run.py --checkpoint best)")
+
+
 def format_progress(status: Dict[str, Any]) -> str:
   parts = [f"iteration {status.get('iteration', 0)}/{status.get('num_iter', '?')}",
            f"env steps {status.get('env_steps', 0):,}"]
@@ -105,10 +112,8 @@ class ProgressDisplay:
     if eval_return is not None:
       lines.append(f"  final eval return   {eval_return:.2f}{_measures_text(status)} "
                    f"(iteration {status.get('eval_iteration')})")
-    best = status.get('best_policy')
-    if best:
-      lines.append(f"  best policy         {best['checkpoint']} ({best['score_name']} "
-                   f"{best['score']:.2f} at iteration {best['iteration']}; run.py --checkpoint best)")
+    if status.get('best_policy'):
+      lines.append(f"  best policy         {format_best_policy(status['best_policy'])}")
     latest = experiment.latest_policy_checkpoint()
     lines += [
         f'  checkpoints         {experiment.train_dir}/checkpoints',

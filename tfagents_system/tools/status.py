@@ -18,6 +18,7 @@ from absl import app
 from tfagents_system.common import experiment_dir
 from tfagents_system.launcher import daemontools
 from tfagents_system.launcher import sweep
+from tfagents_system.launcher.progress_display import format_best_policy
 from tfagents_system.launcher.progress_display import format_progress
 from tfagents_system.trainer import iteration_timing
 
@@ -104,6 +105,8 @@ def format_run_status(status: Optional[dict], now: float) -> str:
   pace = iteration_timing.bottleneck(status.get('timing') or {})
   if pace:
     lines.append(f'last iteration: {pace}')
+  if status.get('best_policy'):
+    lines.append(f"best policy: {format_best_policy(status['best_policy'])}")
   return '\n'.join(lines)
 
 
