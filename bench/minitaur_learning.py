@@ -238,17 +238,13 @@ def shown_checkpoint(exp_dir: str) -> str:
 
 
 def analyze(exp_dir: str, episodes: int) -> dict:
+  """Every checkpoint measured, the random policy, the run's record."""
   final = final_physics(exp_dir)
   eval_return, eval_distance, env_steps = learning_curve(exp_dir)
   checkpoints = checkpoint_measures(exp_dir, final, episodes)
   for row in checkpoints:
     row['env_steps'] = float(np.interp(row['train_step'], env_steps.steps, env_steps.values))
     row['minutes'] = float(np.interp(row['train_step'], env_steps.steps, env_steps.seconds)) / 60
-  shown = shown_checkpoint(exp_dir)
-  swept = run_py(exp_dir, '--checkpoint', shown, '--num_episodes', '2',
-                 *[a for axis in ROBUSTNESS_GRID for a in ('--sweep', axis)])
-  robustness_table = swept[swept.index(shown + ' ('):swept.index('  written: ')]
-  gif = run_py(exp_dir, '--checkpoint', shown, *GIF_ARGS).strip().rsplit('video ', 1)[-1]
   status = experiment_dir.ExperimentDir(exp_dir).read_status() or {}
   return {
       'exp_dir': exp_dir, 'final_physics': final, 'episodes_per_measure': episodes,
@@ -258,30 +254,42 @@ def analyze(exp_dir: str, episodes: int) -> dict:
                'env_steps': np.interp(eval_return.steps, env_steps.steps,
                                       env_steps.values).tolist()},
       'checkpoints': checkpoints, 'random_policy': random_policy_distances(final, episodes),
-      'shown_checkpoint': shown, 'best_policy': best_policy(exp_dir),
-      'robustness_table': robustness_table,
-      'robustness_png': os.path.join(experiment_dir.ExperimentDir(exp_dir).robustness_dir, shown,
-                                     'mass_friction.png'),
-      'gif': gif, 'train_step': status.get('train_step'), 'iteration': status.get('iteration'),
+      'train_step': status.get('train_step'), 'iteration': status.get('iteration'),
       'env_steps': status.get('env_steps'), 'disk_mib': disk_use_mib(exp_dir),
       # A run only analyzed: its wall time from its first summary (after start-up) to its last.
       'wall_minutes': float(env_steps.seconds[-1]) / 60, **training_record(exp_dir)}
 
 
+def shown_policy_analysis(exp_dir: str) -> dict:
+  """The robustness map and the GIF of the policy a user takes at the end of the run."""
+  shown = shown_checkpoint(exp_dir)
+  swept = run_py(exp_dir, '--checkpoint', shown, '--num_episodes', '2',
+                 *[a for axis in ROBUSTNESS_GRID for a in ('--sweep', axis)])
+  gif = run_py(exp_dir, '--checkpoint', shown, *GIF_ARGS).strip().rsplit('video ', 1)[-1]
+  return {'shown_checkpoint': shown, 'best_policy': best_policy(exp_dir),
+          'robustness_table': swept[swept.index(shown + ' ('):swept.index('  written: ')],
+          'robustness_png': os.path.join(experiment_dir.ExperimentDir(exp_dir).robustness_dir,
+                                         shown, 'mass_friction.png'),
+          'gif': gif}
+
+
 def stored_or_new_analysis(exp_dir: str, episodes: int) -> dict:
-  """analyze()'s result, kept in the experiment dir and measured again only when the run has a
-  newer policy checkpoint or another best, or --episodes changed: docs of several runs are
-  remade in seconds."""
+  """analyze()'s and shown_policy_analysis()'s results, kept in the experiment dir: the
+  checkpoints are measured again only when the run has a newer one or --episodes changed, the
+  shown policy only when it is another: docs of several runs are remade in seconds."""
   path = os.path.join(exp_dir, ANALYSIS_RECORD)
   latest = max(os.listdir(experiment_dir.ExperimentDir(exp_dir).policy_checkpoints_dir))
+  result = None
   if os.path.exists(path):
     with open(path) as f:
-      stored = json.load(f)
-    if (stored['checkpoints'][-1]['checkpoint'] == latest
-        and stored.get('shown_checkpoint') == shown_checkpoint(exp_dir)
-        and stored['episodes_per_measure'] == episodes):
-      return stored
-  result = analyze(exp_dir, episodes)
+      result = json.load(f)
+    if (result['checkpoints'][-1]['checkpoint'] != latest
+        or result['episodes_per_measure'] != episodes):
+      result = None
+  if result is None:
+    result = analyze(exp_dir, episodes)
+  if result.get('shown_checkpoint') != shown_checkpoint(exp_dir):
+    result.update(shown_policy_analysis(exp_dir))
   with open(path, 'w') as f:
     json.dump(result, f)
   return result

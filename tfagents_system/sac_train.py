@@ -91,8 +91,8 @@ def main(_):
 
   clock = iteration_timing.PhaseClock()
   for iteration in range(first_iteration, params.num_iter):
-    if iteration > 0 and iteration_sync.is_eval_iteration(iteration, params.eval_period_itrs,
-                                                          params.num_iter):
+    if params.n_eval_episodes and iteration > 0 and iteration_sync.is_eval_iteration(
+        iteration, params.eval_period_itrs, params.num_iter):
       # The policy the workers evaluate (it is published before this iteration's SGD steps),
       # kept so that it can be the run's best.
       with stop.if_writing_fails('checkpointing the policy'):
