@@ -299,7 +299,7 @@ def draw_curves(results: Sequence[dict], path: str) -> None:
   """Eval return and forward distance, against env steps and against wall time, every seed."""
   from matplotlib.backends.backend_agg import FigureCanvasAgg  # pylint: disable=g-import-not-at-top
   from matplotlib.figure import Figure  # pylint: disable=g-import-not-at-top
-  figure = Figure(figsize=(10, 7))
+  figure = Figure(figsize=(10, 8 + 0.5 * len(results)))
   FigureCanvasAgg(figure)
   panels = figure.subplots(2, 2)
   for column, (x_key, x_label, scale) in enumerate((('env_steps', 'env steps (thousands)', 1e-3),
@@ -330,9 +330,12 @@ def draw_curves(results: Sequence[dict], path: str) -> None:
     for row in panels:
       row[column].set_xlabel(x_label)
   panels[0][0].legend(fontsize=7)
-  panels[1][0].legend(fontsize=7)
+  # Below the panels: with several runs, a legend inside would cover the curves.
+  handles, labels = panels[1][0].get_legend_handles_labels()
+  figure.legend(handles, labels, loc='lower center', ncol=2, fontsize=7)
+  legend_inches = 0.14 * -(-len(labels) // 2) + 0.2
   figure.suptitle('Minitaur (training_variables_minitaur.sh): 1000-step episodes', fontsize=10)
-  figure.tight_layout()
+  figure.tight_layout(rect=(0, legend_inches / figure.get_figheight(), 1, 1))
   figure.savefig(path, dpi=80)
 
 
