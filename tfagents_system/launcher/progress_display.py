@@ -38,8 +38,8 @@ def _measures_text(status: Dict[str, Any]) -> str:
 
 
 def format_best_policy(best: Dict[str, Any]) -> str:
-  """status.json's best_policy (trainer/best_policy.py), e.g. 'policy_checkpoint_0000280000
-  (forward_distance_m 2.74 at iteration 280; run.py --checkpoint best)'."""
+  """status.json's best_policy (trainer/best_policy.py), e.g. 'policy_checkpoint_0000270000
+  (forward_distance_m 2.86 at iteration 270; run.py --checkpoint best)'."""
   return (f"{best['checkpoint']} ({best['score_name']} {best['score']:.2f} at iteration "
           f"{best['iteration']}; run.py --checkpoint best)")
 

@@ -12,6 +12,7 @@ from typing import Any, Dict, Optional
 from tfagents_system.common.experiment_dir import ExperimentDir
 from tfagents_system.protocol.iteration_sync import IterationSummary
 from tfagents_system.train_params_base import EVAL_RETURN
+from tfagents_system.trainer.training_progress import TrainingProgress
 
 
 def score(summary: IterationSummary, score_name: str) -> Optional[float]:
@@ -29,7 +30,7 @@ def is_better(candidate: Dict[str, Any], best: Optional[Dict[str, Any]]) -> bool
 class BestPolicy:
   """Keeps status.json's best_policy (through TrainingProgress) up to date."""
 
-  def __init__(self, experiment: ExperimentDir, progress, score_name: str):
+  def __init__(self, experiment: ExperimentDir, progress: TrainingProgress, score_name: str):
     self._experiment = experiment
     self._progress = progress
     self._score_name = score_name
