@@ -1,9 +1,10 @@
 """What the tests of tests/system/ share: real training runs (launcher/script_run.py) with the
-tests' variables and config, the status tool's table, TensorBoard scalars, and skips that say why
+tests' variables and config, the status tool's table, the CPUs a program runs on, TensorBoard scalars, and skips that say why
 on the terminal."""
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ import tensorflow as tf
 
 from tfagents_system import REPO_ROOT as REPO
 from tfagents_system.launcher import script_run
+from tfagents_system.launcher.cpu_plan import parse_cpu_list
 
 RECORDING_PARAMS = 'tests/params/recording_params.py'
 
@@ -66,6 +68,20 @@ def program_rows(output):
   header = lines[1].split()
   return {line.split()[0]: dict(zip(header[1:], line.split()[1:]))
           for line in lines[2:] if line.startswith('sac_')}
+
+
+def cpus_allowed(pid):
+  """The set of CPUs a program may run on; None while its run file has not exec'd it yet
+  (supervise has forked the shell, taskset has not pinned it) or once it has ended (a
+  zombie's command line is empty)."""
+  try:
+    with open(f'/proc/{pid}/cmdline', 'rb') as f:
+      command = os.path.basename(f.read().split(b'\0')[0].decode())
+    with open(f'/proc/{pid}/status') as f:
+      cpus = set(parse_cpu_list(re.search(r'Cpus_allowed_list:\s*(\S+)', f.read()).group(1)))
+  except (FileNotFoundError, ProcessLookupError):
+    return None
+  return None if command in ('', 'sh', 'taskset') else cpus
 
 
 def wait_until(predicate, timeout_s=300, interval_s=0.5):

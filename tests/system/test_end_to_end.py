@@ -16,6 +16,7 @@ from tfagents_system.common import summary_tags
 from tfagents_system.envs.point_mass import PointMassEnv
 from tfagents_system.launcher.cpu_plan import parse_cpu_list
 from training_run import TrainingRun
+from training_run import cpus_allowed
 from training_run import program_rows
 from training_run import read_scalars
 from training_run import run_status
@@ -66,10 +67,9 @@ def finished_run(tmp_path_factory):
     while run.process.poll() is None and len(pinned) < 4:
       for program in ('sac_replay_buffer', 'sac_train', 'sac_collect_0', 'sac_collect_1'):
         pid = run.program_pid(program)
-        if pid and program not in pinned:
-          with open(f'/proc/{pid}/status') as f:
-            pinned[program] = re.search(r'Cpus_allowed_list:\s*(\S+)', f.read()).group(1)
-          pids[program] = pid
+        cpus = cpus_allowed(pid) if pid and program not in pinned else None
+        if cpus is not None:
+          pinned[program], pids[program] = cpus, pid
       time.sleep(0.2)
     run.wait()
     run.pinned, run.pids = pinned, pids
@@ -114,7 +114,7 @@ def test_experiment_dir_is_private_to_its_user(finished_run):
 def test_each_program_ran_pinned_to_its_planned_cpus(finished_run):
   planned = dict(re.findall(r'^(sac_\w+)\s+CPUs (\S+)$', finished_run.output, re.M))
   assert set(planned) == {'sac_replay_buffer', 'sac_train', 'sac_collect_0', 'sac_collect_1'}
-  assert finished_run.pinned == planned
+  assert finished_run.pinned == {p: set(parse_cpu_list(cpus)) for p, cpus in planned.items()}
   available = len(os.sched_getaffinity(0))
   if available >= 4:
     assert len(set(planned.values())) == 4

@@ -21,6 +21,7 @@ from tfagents_system.common.experiment_dir import experiment_root
 from tfagents_system.launcher.cpu_plan import parse_cpu_list
 from training_run import REPO
 from training_run import TrainingRun
+from training_run import cpus_allowed
 from training_run import run_status
 from training_run import skip_saying_why
 
@@ -72,19 +73,6 @@ def submit(cluster, run, *sbatch_options):
   """./slurm/submit.sh <variables file> [sbatch options]: (job id, what it printed)."""
   return cluster.submit([os.path.join(REPO, 'slurm', 'submit.sh'), str(run.variables_file),
                          *sbatch_options])
-
-
-def cpus_allowed(pid):
-  """The CPUs a program may run on; None while its run file has not exec'd it yet (before
-  taskset pins it) or once it has ended."""
-  try:
-    with open(f'/proc/{pid}/cmdline', 'rb') as f:
-      command = os.path.basename(f.read().split(b'\0')[0].decode())
-    with open(f'/proc/{pid}/status') as f:
-      cpus = set(parse_cpu_list(re.search(r'Cpus_allowed_list:\s*(\S+)', f.read()).group(1)))
-  except (FileNotFoundError, ProcessLookupError):
-    return None
-  return None if command in ('sh', 'taskset') else cpus
 
 
 def follow(cluster, job_ids, runs, until=ENDED, watch=None, timeout_s=300):

@@ -4,17 +4,14 @@ import re
 import signal
 import subprocess
 
+from tfagents_system.launcher.cpu_plan import parse_cpu_list
 from training_run import TrainingRun
+from training_run import cpus_allowed
 from training_run import program_rows
 from training_run import run_status
 from training_run import wait_until
 
 PROGRAMS = ('sac_replay_buffer', 'sac_train', 'sac_collect_0', 'sac_collect_1')
-
-
-def pinned_cpus(pid):
-  with open(f'/proc/{pid}/status') as f:
-    return re.search(r'Cpus_allowed_list:\s*(\S+)', f.read()).group(1)
 
 
 def test_while_training_then_after_a_stop(tmp_path):
@@ -29,7 +26,7 @@ def test_while_training_then_after_a_stop(tmp_path):
       assert int(row['seconds']) >= 0 and row['starts'] == '1', output
       # The pid is the program's, running on the CPUs reported.
       assert int(row['pid']) == run.program_pid(program)
-      assert pinned_cpus(int(row['pid'])) == row['CPUs'], output
+      assert cpus_allowed(int(row['pid'])) == set(parse_cpu_list(row['CPUs'])), output
     iteration = int(re.search(r'^iteration (\d+)/1000 \| env steps', output, re.M).group(1))
     assert iteration >= 2 and 'done: no' in output, output
     assert re.search(r'^last iteration: (trainer|collector)-bound \(SGD [\d.]+ s, busiest worker '
