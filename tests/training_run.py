@@ -1,6 +1,6 @@
 """What the tests of tests/system/ share: real training runs (launcher/script_run.py) with the
-tests' variables and config, the status tool's table, the CPUs a program runs on, TensorBoard scalars, and skips that say why
-on the terminal."""
+tests' variables and config, the status tool's table, the CPUs a program runs on, TensorBoard
+scalars, and skips that say why on the terminal."""
 import glob
 import json
 import os
