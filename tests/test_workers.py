@@ -1,15 +1,22 @@
-"""A worker's share of the run (its episodes, env seeds and eval iterations), and
-workers.EpisodeActor, which adds up episodes as tf-agents' collect metrics do, at a fraction of
-the cost."""
+"""A worker's share of the run (its episodes, env seeds and eval iterations), its iteration's
+collection into a real replay server, and workers.EpisodeActor, which adds up episodes as
+tf-agents' collect metrics do, at a fraction of the cost."""
 import numpy as np
 import pytest
+import reverb
 from tf_agents.policies import random_py_policy
 from tf_agents.train import actor
 from tf_agents.train.utils import train_utils
 
 from tfagents_system import workers
+from tfagents_system.common import params_loading
 from tfagents_system.envs.point_mass import PointMassEnv
+from tfagents_system.launcher import preflight
+from tfagents_system.protocol import replay_tables
+from tfagents_system.protocol.replay_connection import ReplayConnection
 from tfagents_system.workers import EpisodeActor
+
+POINT_MASS = ('tfagents_system/point_mass_params.py', 'config/point_mass.json')
 
 
 def test_the_workers_shares_add_up_to_the_total_and_differ_by_at_most_one():
@@ -59,3 +66,31 @@ def test_the_env_measures_of_each_episode_are_added_up_at_its_last_step():
   assert len(ends) == 3 and stats.episodes == 3
   assert stats.measure_sums == {'final_distance': pytest.approx(sum(ends))}
   assert episode_actor.run().measure_sums['final_distance'] == pytest.approx(sum(ends[3:]))
+
+
+def test_episodes_are_added_until_they_reach_the_minimum_env_steps():
+  env = PointMassEnv(seed=5, episode_length=20)
+  policy = random_py_policy.RandomPyPolicy(env.time_step_spec(), env.action_spec())
+  for min_steps, episodes in ((0, 1), (20, 1), (40, 2), (45, 3)):
+    episode_actor = EpisodeActor(env, policy, train_utils.create_train_step(), 1,
+                                 min_steps=min_steps)
+    stats = episode_actor.run()
+    assert (stats.episodes, stats.length_sum) == (episodes, 20 * episodes), min_steps
+
+
+def test_a_worker_collects_its_iteration_into_the_replay_server_up_to_its_minimum_env_steps():
+  # Point-mass episodes run 50 steps: 120 env steps take three of them, each its own item.
+  params = params_loading.load_train_params(*POINT_MASS, {'min_train_env_steps_per_iter': 120})
+  specs = replay_tables.TableSpecs.from_run_spec(preflight.check_run(*POINT_MASS, 0))
+  server = reverb.Server(replay_tables.make_tables(specs))
+  try:
+    connection = ReplayConnection(f'localhost:{server.port}', params.replay_reconnect_timeout_s)
+    worker = workers.CollectWorker(params, 0, 1, connection, run_seed=0, start=0)
+    worker.join_at(1)
+    report = worker.run_iteration(1)
+    worker.close()
+    assert (report.collect_episodes, report.env_steps) == (3, 150)
+    assert reverb.Client(f'localhost:{server.port}').server_info()[
+        replay_tables.EXPERIENCE_TABLE].current_size == 3
+  finally:
+    server.stop()

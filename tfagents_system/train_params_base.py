@@ -58,6 +58,10 @@ class TrainParamsBase(abc.ABC):
     self.episode_length = 1000
     self.n_episodes_in_buffer = 1000
     self.n_train_episodes_per_iter = 1  # per worker
+    # Per worker: more whole episodes until they add up to this many env steps. When episodes
+    # end early (a robot that falls), this bounds the SGD steps per new env step, which would
+    # otherwise climb to num_steps_per_iter per few dozen steps.
+    self.min_train_env_steps_per_iter = 0
     self.n_eval_episodes = 10  # split across the workers
     self.n_buffer_init_episodes = 10  # random policy, split across the workers
     self.eval_period_itrs = 10

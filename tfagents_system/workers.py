@@ -95,20 +95,18 @@ class CollectWorker:
         self._connection, [replay_tables.EXPERIENCE_TABLE, replay_tables.FEED_TABLE],
         self._data_spec, episode_items.item_steps(self.params.episode_length),
         self.params.train_sequence_length)
-    self._init_actor = self._actor(self.collect_env, self._init_policy,
-                                   max(1, self._init_episodes), [self._observer])
+    self._init_actor = EpisodeActor(self.collect_env, self._init_policy, self.train_step,
+                                    max(1, self._init_episodes), [self._observer])
     if self._policies is not None:
       self._make_policy_actors()
 
   def _make_policy_actors(self) -> None:
-    self._collect_actor = self._actor(self.collect_env, self._policies.collect,
-                                      self.params.n_train_episodes_per_iter, [self._observer])
+    self._collect_actor = EpisodeActor(self.collect_env, self._policies.collect, self.train_step,
+                                       self.params.n_train_episodes_per_iter, [self._observer],
+                                       min_steps=self.params.min_train_env_steps_per_iter)
     self._eval_actor = EpisodeActor(self.eval_env, self._policies.greedy, self.train_step,
                                     max(1, self._eval_episodes),
                                     measure_names=self.params.eval_measures)
-
-  def _actor(self, env, policy, episodes, observers=()):
-    return EpisodeActor(env, policy, self.train_step, episodes, observers)
 
   def join_at(self, iteration: int) -> None:
     """The curriculum values due when this worker joins (the initial collection: iteration 0)."""
@@ -247,11 +245,13 @@ class EpisodeStats:
 
 
 class EpisodeActor:
-  """A tf-agents Actor running whole episodes, with what they added up to."""
+  """A tf-agents Actor running whole episodes, `episodes` at a time until they add up to
+  `min_steps` env steps, with what they added up to."""
 
   def __init__(self, env, policy, train_step, episodes: int, observers=(),
-               measure_names: Sequence[str] = ()):
+               measure_names: Sequence[str] = (), min_steps: int = 0):
     self._stats = EpisodeStats(env, measure_names)
+    self._min_steps = min_steps
     self._actor = actor.Actor(env, policy, train_step, episodes_per_run=episodes,
                               observers=list(observers) + [self._stats])
 
@@ -259,6 +259,8 @@ class EpisodeActor:
     """Runs the actor's episodes; returns what this run's added up to."""
     self._stats.reset()
     self._actor.run()
+    while self._stats.length_sum < self._min_steps:
+      self._actor.run()
     return self._stats
 
   def reset(self) -> None:

@@ -78,6 +78,7 @@ RULES: Dict[str, Rule] = {
     'episode_length': whole_number(1),
     'n_episodes_in_buffer': whole_number(1),
     'n_train_episodes_per_iter': whole_number(1),
+    'min_train_env_steps_per_iter': whole_number(0),
     'n_eval_episodes': whole_number(0),
     'n_buffer_init_episodes': whole_number(0),
     'eval_period_itrs': whole_number(1),
