@@ -227,6 +227,8 @@ def test_minitaur_example_runs_through_the_whole_system(tmp_path):
     assert run.wait() == 0, run.output
     status = run.status()
     assert status['done'] and status['train_step'] == 30 and status['eval_return'] is not None
+    # Each of the 2 workers collected at least min_train_env_steps_per_iter in each iteration.
+    assert status['env_steps'] >= 3 * 2 * 60
     assert run.leftover_processes() == []
     # pybullet's prints while the launcher checks the env stay off the terminal.
     assert 'argv[0]=' not in run.output and 'current_dir=' not in run.output
