@@ -3,7 +3,8 @@ per-iteration timing breakdown the trainer writes (tfagents_system/trainer/itera
 the iteration's wall time against its ideal on this machine.
 
 The default example runs as training_variables.sh sets it (N=2 workers). Sync overhead =
-iteration time - max(trainer bookkeeping + SGD, the busiest worker's collect + eval):
+iteration time - max(trainer bookkeeping + SGD, the workers' side: the busiest worker's turn
+wait on shared CPUs + collect + eval):
 publishing and pulling the policy, reporting, noticing a publication or a report -> target ≤ 3%.
 Iteration ÷ ideal: the ideal is the longer of the iteration's SGD steps at the bare SGD rate on
 the trainer's CPUs and its env steps (collect, and eval averaged over the eval period) at the
@@ -25,6 +26,7 @@ TRAINER_PHASES = [('publish', summary_tags.PUBLISH_SECONDS),
                   ('barrier wait', summary_tags.BARRIER_WAIT_SECONDS)]
 WORKER_PHASES = [('worker: wait for publication', summary_tags.WORKER_PUBLICATION_WAIT_SECONDS),
                  ('worker: policy pull', summary_tags.WORKER_POLICY_PULL_SECONDS),
+                 ('worker: wait for its CPU turn', summary_tags.WORKER_CPU_TURN_WAIT_SECONDS),
                  ('worker: collect', summary_tags.WORKER_COLLECT_SECONDS),
                  ('worker: eval', summary_tags.WORKER_EVAL_SECONDS)]
 

@@ -33,6 +33,13 @@ def policy_checkpoint(experiment, train_step):
   return path
 
 
+def greedy_saved_model(experiment):
+  """What the trainer's export of the greedy SavedModel leaves on disk last."""
+  os.makedirs(experiment.greedy_policy_dir)
+  open(os.path.join(experiment.greedy_policy_dir, policy_evaluation.GREEDY_POLICY_SPECS),
+       'w').close()
+
+
 def evaluation(train_step, eval_return, distance, mass=1.0):
   """Two workers' reports of an iteration that evaluated the policy of `train_step`."""
   return IterationSummary([
@@ -56,8 +63,18 @@ def test_the_best_is_the_highest_score_on_the_current_curriculum_values(experime
   assert progress.best_policy['checkpoint'] == 'policy_checkpoint_0000003000'
   best.consider(40, evaluation(4000, eval_return=1.0, distance=0.75, mass=1.3))
   assert progress.best_policy['checkpoint'] == 'policy_checkpoint_0000004000'
+  greedy_saved_model(experiment)
   assert policy_evaluation.policy_checkpoint(experiment, 'best') == os.path.join(
       experiment.policy_checkpoints_dir, 'policy_checkpoint_0000004000')
+
+
+def test_a_checkpoint_taken_before_the_policy_savedmodels_are_exported_says_so(experiment):
+  policy_checkpoint(experiment, 1000)
+  with pytest.raises(policy_evaluation.CheckpointNotFound,
+                     match='^no greedy policy SavedModel in .*/policies/greedy_policy yet'):
+    policy_evaluation.policy_checkpoint(experiment, 'latest')
+  greedy_saved_model(experiment)
+  assert policy_evaluation.policy_checkpoint(experiment, 'latest').endswith('_0000001000')
 
 
 def test_the_eval_return_is_the_default_score(experiment):

@@ -82,8 +82,8 @@ def test_every_episode_of_a_sweep_gets_its_own_seed_and_other_seeds_other_ones()
 @pytest.fixture(scope='module')
 def experiment(tmp_path_factory):
   """An experiment dir with two policy checkpoints of different policies, written as the
-  trainer writes them (TrainerCheckpoints: greedy SavedModel with the first, then
-  policies/checkpoints/policy_checkpoint_<train step>)."""
+  trainer writes them (TrainerCheckpoints: policies/checkpoints/policy_checkpoint_<train step>,
+  and the policy SavedModels before the trainer exits)."""
   root = str(tmp_path_factory.mktemp('robustness_exp'))
   params = params_loading.load_train_params(PARAMS, CONFIG)
   agent, train_step = program_setup.create_agent(params, *program_setup.environment_specs(params))
@@ -94,6 +94,7 @@ def experiment(tmp_path_factory):
     for index, variable in enumerate(agent.policy.variables()):
       variable.assign(tf.random.stateless_normal(variable.shape, [seed, index], stddev=0.5))
     checkpoints.save()
+  checkpoints.finish_policy_export()
   return root
 
 

@@ -1,5 +1,7 @@
 """The trainer's checkpoints keep the optimizers' state across restarts: a real SAC agent and
 tf-agents Learner built as sac_train builds them."""
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -73,21 +75,31 @@ def test_a_restarted_trainer_goes_on_with_the_optimizer_state_it_saved(params, t
 def test_the_policy_exported_while_the_trainer_trains_loads_its_policy_checkpoints(params,
                                                                                    tmp_path):
   trainer = Trainer(params, tmp_path)
+  experiment = ExperimentDir(str(tmp_path))
   trainer.train(1)
   trainer.checkpoints.start_policy_export()  # as sac_train does once it restored its checkpoint
   trainer.train(5)
+  # An evaluated iteration's policy checkpoint does not wait for the SavedModels (seconds of
+  # export; the greedy one is written last).
+  trainer.checkpoints.save_policy()
+  assert experiment.policy_checkpoint_at(6)
+  assert not os.path.exists(os.path.join(experiment.greedy_policy_dir, 'policy_specs.pbtxt'))
+  at_step_6 = {v.name: v.numpy() for v in trainer.agent.policy.variables()}
+  trainer.train(2)
   trainer.checkpoints.save()
-  # What run.py evaluates: the greedy SavedModel with the latest policy checkpoint's variables.
-  experiment = ExperimentDir(str(tmp_path))
-  checkpoint = policy_evaluation.policy_checkpoint(experiment, 'latest')
-  assert policy_evaluation.checkpoint_train_step(checkpoint) == 6
-  policy = policy_evaluation.load_greedy_policy(experiment)
-  policy.update_from_checkpoint(checkpoint)
-  loaded = {v.name: v.numpy() for v in policy.variables()}
-  trained = {v.name: v.numpy() for v in trainer.agent.policy.variables()}
-  assert loaded.keys() == trained.keys() and loaded
-  for name, value in trained.items():
-    np.testing.assert_array_equal(loaded[name], value, err_msg=name)
+  trainer.checkpoints.finish_policy_export()  # as the trainer does before it exits
+  at_step_8 = {v.name: v.numpy() for v in trainer.agent.policy.variables()}
+  # What run.py evaluates: the greedy SavedModel with a policy checkpoint's variables.
+  assert policy_evaluation.checkpoint_train_step(
+      policy_evaluation.policy_checkpoint(experiment, 'latest')) == 8
+  for step, trained in ((8, at_step_8), (6, at_step_6)):
+    checkpoint = experiment.policy_checkpoint_at(step)
+    policy = policy_evaluation.load_greedy_policy(experiment)
+    policy.update_from_checkpoint(checkpoint)
+    loaded = {v.name: v.numpy() for v in policy.variables()}
+    assert loaded.keys() == trained.keys() and loaded
+    for name, value in trained.items():
+      np.testing.assert_array_equal(loaded[name], value, err_msg=name)
 
 
 def test_checkpoints_are_taken_each_period_and_when_forced_unless_just_taken(params, tmp_path):

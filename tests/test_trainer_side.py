@@ -15,6 +15,7 @@ import reverb
 from tfagents_system import workers
 from tfagents_system.common import params_loading
 from tfagents_system.common import program_setup
+from tfagents_system.common.cpu_turns import CpuTurns
 from tfagents_system.common.curriculum import Curriculum
 from tfagents_system.common.experiment_dir import ExperimentDir
 from tfagents_system.launcher import preflight
@@ -104,8 +105,10 @@ def run(tmp_path):
       try:
         connection = ReplayConnection(address, params.replay_reconnect_timeout_s)
         worker = workers.CollectWorker(params, index, NUM_WORKERS, connection, 0, 0)
+        # Turns of their own: a worker held by the gate must not hold up the others'.
+        turns = CpuTurns(str(tmp_path / 'cpu_turns'), BOUND_S, cpus=[index])
         workers.follow_iterations(worker, worker_side.WorkerSync(connection, layout),
-                                  connection, NUM_ITER)
+                                  connection, turns, NUM_ITER)
       except Exception as e:  # pylint: disable=broad-except
         errors.append(e)
     worker_threads.append(threading.Thread(target=follow, daemon=True))

@@ -9,6 +9,7 @@ from absl import logging
 from tfagents_system import workers
 from tfagents_system.common import experiment_dir
 from tfagents_system.common import program_setup
+from tfagents_system.common.cpu_turns import CpuTurns
 from tfagents_system.protocol import worker_side
 from tfagents_system.protocol.iteration_sync import ReportLayout
 from tfagents_system.protocol.replay_connection import ReplayConnection
@@ -22,7 +23,8 @@ def main(_):
                   else int(os.environ.get('SLURM_PROCID', 0)))
   program = experiment_dir.collect_program(worker_index)
   params = program_setup.start_program(f'collect worker {worker_index}')
-  start = experiment_dir.ExperimentDir(FLAGS.root_dir).count_start(program)
+  experiment = experiment_dir.ExperimentDir(FLAGS.root_dir)
+  start = experiment.count_start(program)
   connection = ReplayConnection(FLAGS.reverb_address, params.replay_reconnect_timeout_s)
   # User code (env_ctor, reset, step, set_state) raises as it is: the program crashes with
   # the traceback in its log, and the launcher ends a run whose worker keeps crashing.
@@ -30,7 +32,10 @@ def main(_):
                                  FLAGS.run_seed, start)
   sync = worker_side.WorkerSync(connection, ReportLayout.of(params))
 
-  workers.follow_iterations(worker, sync, connection, params.num_iter)
+  # Half the trainer's wait for a report: a worker behind a CPU-mate stuck in its turn still
+  # reports in time.
+  turns = CpuTurns(experiment.cpu_turns_dir, params.worker_report_timeout_s / 2)
+  workers.follow_iterations(worker, sync, connection, turns, params.num_iter)
   logging.info('Training is complete; waiting to be stopped')
   worker.close()
   while True:

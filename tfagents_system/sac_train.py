@@ -111,11 +111,18 @@ def main(_):
 
   if stop.requested.is_set():
     checkpoint.save()  # always, even at the step of the last one: the replay data moved on
+    finish_policy_export(checkpoints, stop)
     stop.stopped()
   checkpoint(force=True)  # unless just saved
+  finish_policy_export(checkpoints, stop)
   sync.publish(params.num_iter)  # workers see that training is over
   progress.finish(sgd.train_step)
   stop.finish()
+
+
+def finish_policy_export(checkpoints: TrainerCheckpoints, stop: TrainerStop) -> None:
+  with stop.if_writing_fails('exporting the policy SavedModels'):
+    checkpoints.finish_policy_export()
 
 
 def run_iteration(iteration: int, num_iter: int, steps_per_iter: int, sync: TrainerSync,

@@ -15,6 +15,7 @@ from tf_agents.train.utils import train_utils
 from tf_agents.trajectories import time_step as ts
 
 from tfagents_system.common import episode_measures
+from tfagents_system.common.cpu_turns import CpuTurns
 from tfagents_system.common import program_setup
 from tfagents_system.common.curriculum import Curriculum
 from tfagents_system.common.curriculum import CurriculumCursor
@@ -164,20 +165,23 @@ class CollectWorker:
     self.eval_env.close()
 
 
-def follow_iterations(worker: CollectWorker, sync: WorkerSync,
-                      connection: ReplayConnection, num_iter: int) -> None:
-  """Works on every iteration the trainer publishes until training is over."""
+def follow_iterations(worker: CollectWorker, sync: WorkerSync, connection: ReplayConnection,
+                      turns: CpuTurns, num_iter: int) -> None:
+  """Works on every iteration the trainer publishes until training is over, collecting and
+  evaluating in its turn on the CPUs it shares."""
 
   def work(iteration, waited_s):
-    if iteration == INIT_ITERATION:
-      report = worker.collect_initial_experience()
-    else:
+    pulled_s = 0.0
+    if iteration != INIT_ITERATION:
       synced_variables = worker.synced_variables  # the first time, the agent is built
       pull_start = time.monotonic()
       sync.update_policy(synced_variables)
       pulled_s = time.monotonic() - pull_start
-      report = worker.run_iteration(iteration)
-      report.policy_pull_seconds = pulled_s
+    with turns.turn() as turn_wait_s:
+      report = (worker.collect_initial_experience() if iteration == INIT_ITERATION
+                else worker.run_iteration(iteration))
+    report.policy_pull_seconds = pulled_s
+    report.cpu_turn_wait_seconds = turn_wait_s
     report.publication_wait_seconds = waited_s
     sync.report(report)
     return report

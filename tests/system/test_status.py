@@ -29,7 +29,7 @@ def test_while_training_then_after_a_stop(tmp_path):
       assert cpus_allowed(int(row['pid'])) == set(parse_cpu_list(row['CPUs'])), output
     iteration = int(re.search(r'^iteration (\d+)/1000 \| env steps', output, re.M).group(1))
     assert iteration >= 2 and 'done: no' in output, output
-    assert re.search(r'^last iteration: (trainer|collector)-bound \(SGD [\d.]+ s, busiest worker '
+    assert re.search(r'^last iteration: (trainer|collector)-bound \(SGD [\d.]+ s, workers '
                      r'|^last iteration: balanced \(', output, re.M), output
 
     # A program supervise keeps down: down, no pid, for how long.

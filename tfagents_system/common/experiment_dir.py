@@ -96,6 +96,11 @@ class ExperimentDir:
   def service_dir(self, program: str) -> str:
     return self._path('services', program)
 
+  @property
+  def cpu_turns_dir(self) -> str:
+    """The lock files of workers that take turns on shared CPUs (common/cpu_turns.py)."""
+    return self._path('cpu_turns')
+
   def log_dir(self, program: str) -> str:
     """multilog's directory: the program's log is `current` in it."""
     return self._path('logs', program)
@@ -151,10 +156,13 @@ class ExperimentDir:
              if n.startswith(POLICY_CHECKPOINT_PREFIX))
     return [path for path in paths if _is_complete_policy_checkpoint(path)]
 
+  def policy_checkpoint_path(self, train_step: int) -> str:
+    return os.path.join(self.policy_checkpoints_dir, '%s%010d' % (POLICY_CHECKPOINT_PREFIX,
+                                                                   train_step))
+
   def policy_checkpoint_at(self, train_step: int) -> Optional[str]:
     """The complete policy checkpoint of `train_step`, or None."""
-    path = os.path.join(self.policy_checkpoints_dir, '%s%010d' % (POLICY_CHECKPOINT_PREFIX,
-                                                                   train_step))
+    path = self.policy_checkpoint_path(train_step)
     return path if _is_complete_policy_checkpoint(path) else None
 
   def latest_policy_checkpoint(self) -> Optional[str]:

@@ -33,6 +33,9 @@ WORKER_PUBLICATION_WAIT_SECONDS = RUNTIME_PREFIX + 'worker_publication_wait_seco
 WORKER_POLICY_PULL_SECONDS = RUNTIME_PREFIX + 'worker_policy_pull_seconds'
 WORKER_COLLECT_SECONDS = RUNTIME_PREFIX + 'worker_collect_seconds'
 WORKER_EVAL_SECONDS = RUNTIME_PREFIX + 'worker_eval_seconds'
+WORKER_CPU_TURN_WAIT_SECONDS = RUNTIME_PREFIX + 'worker_cpu_turn_wait_seconds'
+# The workers' side of an iteration: the last one's turn wait, collect and eval.
+WORKER_SIDE_SECONDS = RUNTIME_PREFIX + 'worker_side_seconds'
 WORKER_COLLECT_ENV_STEPS_PER_SEC = RUNTIME_PREFIX + 'worker_collect_env_steps_per_sec'
 COLLECT_PHASE_ENV_STEPS_PER_SEC = RUNTIME_PREFIX + 'collect_phase_env_steps_per_sec'
 SYNC_OVERHEAD_FRACTION = RUNTIME_PREFIX + 'sync_overhead_fraction'

@@ -68,6 +68,9 @@ class WorkerReport:
   eval_seconds: float = 0.0
   policy_pull_seconds: float = 0.0
   publication_wait_seconds: float = 0.0  # before this iteration's publication was seen
+  # For its turn on CPUs it shares with other workers (common/cpu_turns.py): while they
+  # collected and evaluated.
+  cpu_turn_wait_seconds: float = 0.0
   # The train step of the policy it collected and evaluated with (its publication's).
   policy_train_step: int = 0
   # The publication it answers: a worker that did not notice the replay server restart sends

@@ -18,6 +18,9 @@ class CheckpointNotFound(ValueError):
   """No such policy checkpoint, in one line."""
 
 
+GREEDY_POLICY_SPECS = 'policy_specs.pbtxt'  # PolicySaver writes it last
+
+
 def policy_checkpoint(experiment: ExperimentDir, name: str) -> str:
   """The path of policy checkpoint `name`: a dir name under policies/checkpoints, 'latest', or
   'best' (status.json's best_policy, trainer/best_policy.py)."""
@@ -31,6 +34,10 @@ def policy_checkpoint(experiment: ExperimentDir, name: str) -> str:
           else os.path.join(experiment.policy_checkpoints_dir, name))
   if not path or not os.path.isdir(path):
     raise CheckpointNotFound(f'no policy checkpoint {name!r} in {experiment.policy_checkpoints_dir}')
+  # The SavedModel the checkpoint is loaded into; the trainer exports it while it trains.
+  if not os.path.exists(os.path.join(experiment.greedy_policy_dir, GREEDY_POLICY_SPECS)):
+    raise CheckpointNotFound(f'no greedy policy SavedModel in {experiment.greedy_policy_dir} yet '
+                             '(the trainer writes it in its first minutes of training)')
   return path
 
 

@@ -4,9 +4,10 @@ workers' phases (from their reports), and the share the iteration barrier costs.
 The trainer's iteration: publishing the policy, bookkeeping (the previous iteration's
 summaries, status.json and checkpoint), SGD, then waiting at the barrier for the workers'
 reports. Meanwhile each worker waits for the publication, pulls the policy, collects and
-evaluates. Without any synchronization cost an iteration would last max(bookkeeping + SGD, the
-busiest worker's collect + eval); the rest is the sync overhead: publishing and pulling the
-policy, reporting, and the latency of noticing a publication or a report.
+evaluates; workers that share CPUs take turns at collecting and evaluating (common/cpu_turns.py).
+Without any synchronization cost an iteration would last max(bookkeeping + SGD, the workers'
+side: the busiest worker's turn wait + collect + eval); the rest is the sync overhead: publishing
+and pulling the policy, reporting, and the latency of noticing a publication or a report.
 """
 import time
 from typing import TYPE_CHECKING, Dict, Optional
@@ -16,7 +17,7 @@ from tfagents_system.common import summary_tags as tags
 if TYPE_CHECKING:  # the launcher reads bottleneck() through status.py without TensorFlow
   from tfagents_system.protocol.iteration_sync import IterationSummary
 
-# The trainer's SGD and the busiest worker within this factor of each other set the pace together.
+# The trainer's SGD and the workers' side within this factor of each other set the pace together.
 BALANCED_WITHIN = 1.15
 
 # The trainer's phases, in the order they happen in an iteration.
@@ -52,16 +53,22 @@ def timing_scalars(trainer_seconds: Dict[str, float], summary: 'IterationSummary
     for tag, field in ((tags.WORKER_PUBLICATION_WAIT_SECONDS, 'publication_wait_seconds'),
                        (tags.WORKER_POLICY_PULL_SECONDS, 'policy_pull_seconds'),
                        (tags.WORKER_COLLECT_SECONDS, 'collect_seconds'),
-                       (tags.WORKER_EVAL_SECONDS, 'eval_seconds')):
+                       (tags.WORKER_EVAL_SECONDS, 'eval_seconds'),
+                       (tags.WORKER_CPU_TURN_WAIT_SECONDS, 'cpu_turn_wait_seconds')):
       scalars[tag] = max(getattr(r, field) for r in reports)
     collecting = [r for r in reports if r.collect_seconds > 0]
     if collecting:
       scalars[tags.WORKER_COLLECT_ENV_STEPS_PER_SEC] = sum(
           r.env_steps / r.collect_seconds for r in collecting) / len(collecting)
-      # The workers collect side by side: all their steps in the slowest one's time.
+      # All their steps in the time the last one was done collecting: side by side, or one
+      # after the other on shared CPUs (in an iteration that evaluates, a turn wait includes the
+      # evaluations of those that went first).
       scalars[tags.COLLECT_PHASE_ENV_STEPS_PER_SEC] = (
-          sum(r.env_steps for r in collecting) / max(r.collect_seconds for r in collecting))
-    busiest_worker = max(r.collect_seconds + r.eval_seconds for r in reports)
+          sum(r.env_steps for r in collecting) /
+          max(r.cpu_turn_wait_seconds + r.collect_seconds for r in collecting))
+    busiest_worker = max(r.cpu_turn_wait_seconds + r.collect_seconds + r.eval_seconds
+                         for r in reports)
+    scalars[tags.WORKER_SIDE_SECONDS] = busiest_worker
   useful = max(trainer_seconds.get(BOOKKEEPING, 0.0) + trainer_seconds[SGD], busiest_worker)
   scalars[tags.SYNC_OVERHEAD_FRACTION] = max(0.0, iteration_seconds - useful) / iteration_seconds
   return scalars
@@ -70,12 +77,12 @@ def timing_scalars(trainer_seconds: Dict[str, float], summary: 'IterationSummary
 def bottleneck(timing: Dict[str, float]) -> Optional[str]:
   """Which side set the pace of an iteration, from its RunTime/* breakdown, and what would
   speed it up; None without worker timings (no report yet)."""
-  if tags.WORKER_COLLECT_SECONDS not in timing:
+  if tags.WORKER_SIDE_SECONDS not in timing:
     return None
   sgd = timing[tags.SGD_SECONDS]
-  workers = timing[tags.WORKER_COLLECT_SECONDS] + timing.get(tags.WORKER_EVAL_SECONDS, 0.0)
+  workers = timing[tags.WORKER_SIDE_SECONDS]
   overhead = timing.get(tags.SYNC_OVERHEAD_FRACTION, 0.0)
-  pace = (f'SGD {sgd:.2f} s, busiest worker {workers:.2f} s of a '
+  pace = (f'SGD {sgd:.2f} s, workers {workers:.2f} s of a '
           f'{timing[tags.ITERATION_SECONDS]:.2f} s iteration, sync overhead {100 * overhead:.0f}%')
   if sgd > BALANCED_WITHIN * workers:
     return (f'trainer-bound ({pace}): give the trainer more CPUs (SAC_TRAIN_CPUS) or collect '

@@ -15,6 +15,8 @@ from typing import Callable, Optional
 
 from absl import logging
 import tensorflow as tf
+from tf_agents.policies import greedy_policy
+from tf_agents.policies import policy_saver
 from tf_agents.train import learner
 from tf_agents.train import triggers
 
@@ -43,34 +45,51 @@ class TrainerCheckpoints:
     if manager.latest_checkpoint:
       manager.checkpoint.restore(manager.latest_checkpoint)
     self._experiment, self._agent = experiment, agent
-    self._policy: Optional[concurrent.futures.Future] = None
+    self._checkpoint_saver: Optional[concurrent.futures.Future] = None
+    self._export: Optional[concurrent.futures.Future] = None
 
   def start_policy_export(self) -> None:
-    """Starts exporting the policy SavedModels (seconds of tracing and writing) on a thread of
-    its own at the lowest CPU priority: it runs while the trainer waits, for the initial
-    episodes and at the iterations' barriers, instead of in the iteration that takes the first
-    policy checkpoint, which waits only for what is left of it. Their variable values are of
-    no particular step: run.py loads a policy checkpoint into them."""
-    if self._policy is None:
-      self._policy = concurrent.futures.ThreadPoolExecutor(1, 'policy_export').submit(
-          self._export_policy)
+    """Starts, on a thread of its own at the lowest CPU priority, building the saver of the
+    policy checkpoints (a trace, ~0.3 s of CPU), then exporting the policy SavedModels (seconds
+    of tracing and writing): they run while the trainer waits, for the initial episodes and at
+    the iterations' barriers. Checkpoints wait only for the saver; the trainer waits for the
+    SavedModels before it exits (finish_policy_export). Their variable values are of no
+    particular step: run.py loads a policy checkpoint into them."""
+    if self._export is None:
+      export = concurrent.futures.ThreadPoolExecutor(1, 'policy_export')
+      self._checkpoint_saver = export.submit(self._build_checkpoint_saver)
+      self._export = export.submit(triggers.PolicySavedModelTrigger,
+                                   self._experiment.policies_dir, self._agent, self._train_step,
+                                   interval=1)
 
-  def _export_policy(self) -> triggers.PolicySavedModelTrigger:
+  def _build_checkpoint_saver(self) -> policy_saver.PolicySaver:
+    """The saver PolicySavedModelTrigger writes its policy checkpoints with: of the raw
+    policy, whose checkpoints every exported SavedModel loads."""
+    # The thread's first task: the export that follows on it runs at this priority too.
     os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOWEST_PRIORITY)
-    return triggers.PolicySavedModelTrigger(self._experiment.policies_dir, self._agent,
-                                            self._train_step, interval=1,
-                                            start=-1)  # a policy checkpoint at every save
+    policy = self._agent.policy
+    if isinstance(policy, greedy_policy.GreedyPolicy):
+      policy = policy.wrapped_policy
+    return policy_saver.PolicySaver(policy, train_step=self._train_step, metadata={})
+
+  def finish_policy_export(self) -> None:
+    """Waits for the policy SavedModels (a trainer restarted before they were all written
+    writes the others)."""
+    self.start_policy_export()
+    self._export.result()
 
   def save_policy(self) -> None:
     """A policy checkpoint at the current train step (unless there is one)."""
     self.start_policy_export()
-    self._policy.result()(int(self._train_step.numpy()))
+    step = int(self._train_step.numpy())
+    if self._experiment.policy_checkpoint_at(step) is None:
+      self._agent.post_process_policy()
+      self._checkpoint_saver.result().save_checkpoint(self._experiment.policy_checkpoint_path(step))
 
   def save(self, policy: bool = True) -> None:
     """Checkpoints the trainer, the replay data and (unless `policy` is False) the policy. The
     checkpoint that marks the initial collection done leaves the untrained policy out, so that
-    the policy SavedModels are not on the way to the first SGD step; the first policy
-    checkpoint waits for them (start_policy_export)."""
+    the policy SavedModels are not on the way to the first SGD step (start_policy_export)."""
     step = int(self._train_step.numpy())
     self._trainer.save(step)
     if policy:
