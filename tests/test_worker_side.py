@@ -41,7 +41,7 @@ def synced_variables(value):
 class Run:
   """The run's tables on a port, a trainer's side publishing and a worker's side following."""
 
-  def __init__(self):
+  def __init__(self, num_workers=1):
     self.port = free_port()
     self.specs = replay_tables.TableSpecs(
         item_bytes=8, capacity_episodes=10, policy_variables=[[[3], 'float32']],
@@ -50,10 +50,12 @@ class Run:
     address = f'localhost:{self.port}'
     self.trainer_variables = synced_variables(0)
     replay = TrainerReplay({'x': tf.TensorSpec([1], tf.float32)}, 2, 10, 2)
-    self.trainer = TrainerSync(ReplayConnection(address, BOUND_S), self.trainer_variables, 1,
-                               REPORT_LAYOUT, replay, 2, BOUND_S)
+    self.trainer = TrainerSync(ReplayConnection(address, BOUND_S), self.trainer_variables,
+                               num_workers, REPORT_LAYOUT, replay, 2, BOUND_S)
     self.worker_connection = ReplayConnection(address, BOUND_S)
     self.worker = WorkerSync(self.worker_connection, REPORT_LAYOUT)
+    self.other_workers = [WorkerSync(ReplayConnection(address, BOUND_S), REPORT_LAYOUT)
+                          for _ in range(num_workers - 1)]
 
   def start_server(self):
     self.server = reverb.Server(replay_tables.make_tables(self.specs), port=self.port)
@@ -65,13 +67,21 @@ class Run:
 
   def next_iteration(self):
     """The worker's wait for the next publication, bounded."""
-    result = []
-    waiting = threading.Thread(target=lambda: result.append(self.worker.wait_for_next_iteration()),
-                               daemon=True)
-    waiting.start()
-    waiting.join(BOUND_S)
-    assert result, 'no new publication seen'
-    return result[0]
+    return self.next_iterations([self.worker], lambda: None)[0]
+
+  def next_iterations(self, workers, publish):
+    """What each of `workers` sees as the next publication once they wait and `publish()`
+    ran, bounded."""
+    results = [[] for _ in workers]
+    waits = [threading.Thread(target=lambda w=w, r=r: r.append(w.wait_for_next_iteration()),
+                              daemon=True) for w, r in zip(workers, results)]
+    for wait in waits:
+      wait.start()
+    publish()
+    for wait in waits:
+      wait.join(BOUND_S)
+    assert all(results), 'no new publication seen'
+    return [result[0] for result in results]
 
 
 @pytest.fixture
@@ -131,6 +141,24 @@ def test_a_waiting_worker_is_woken_by_the_publication(monkeypatch):
     assert run.next_iteration() == 1
     publisher.join(BOUND_S)
     assert time.monotonic() - start < BOUND_S / 2
+  finally:
+    run.server.stop()
+
+
+def test_workers_back_to_waiting_at_once_each_get_a_notice_of_every_publication(monkeypatch):
+  # Neither the iteration table nor the wait's timeout would tell a worker whose notice another
+  # worker's sampler took: it would wait until the bound.
+  monkeypatch.setattr(worker_side, 'NOTICE_WAIT_MS', 1000 * BOUND_S)
+  run = Run(num_workers=3)
+  try:
+    workers = [run.worker] + run.other_workers
+    for iteration in range(6):
+      def publish(i=iteration):
+        time.sleep(1.0)  # all waiting on their notices, as workers that just reported are
+        run.publish(i, 1.0)
+      start = time.monotonic()
+      assert run.next_iterations(workers, publish) == [iteration] * 3
+      assert time.monotonic() - start < BOUND_S / 2
   finally:
     run.server.stop()
 

@@ -249,7 +249,7 @@ def main() -> int:
   if plan.shared:
     display.message(f'warning: {sum(len(c) for c in plan.assignments.values())} CPUs requested '
                     f'but only {len(os.sched_getaffinity(0))} available; programs share CPUs '
-                    f'({plan.sharing()})')
+                    f'({plan.sharing()}; workers on the same CPUs take turns)')
   for node in sorted({worker.node for worker in remote.values() if worker.shared}):
     display.message(f'warning: the workers on node {node} need more CPUs than the job has '
                     'there; they share them')

@@ -30,7 +30,7 @@ REPORT_QUEUE_SIZE = 10000
 # (of workers that did not take theirs) make room.
 NOTICE_TABLE = 'publication_notices'
 NOTICE_CAPACITY = 1000
-NOTICE_SIGNATURE = tf.TensorSpec((), tf.int64)  # the publication
+NOTICE_SIGNATURE = tf.TensorSpec((2,), tf.int64)  # the iteration and the publication
 
 ITERATION_KEY = 'iteration'
 # Every publication has a new, larger id (a timestamp): workers follow publications,

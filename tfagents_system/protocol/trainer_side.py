@@ -115,7 +115,8 @@ class TrainerSync:
     self._connection.push({ITERATION_KEY: tf.constant(self._iteration, tf.int64),
                            PUBLICATION_KEY: tf.constant(self._publication, tf.int64)},
                           ITERATION_TABLE)
-    self._connection.write_items(np.int64(self._publication), NOTICE_TABLE, self._num_workers)
+    self._connection.write_items(np.array([self._iteration, self._publication], np.int64),
+                                 NOTICE_TABLE, self._num_workers)
 
   def read_durable_replay(self) -> list:
     """What a trainer that (re)starts fills its replay with (fill_replay): a uniform resample of

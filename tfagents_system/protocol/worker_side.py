@@ -1,6 +1,8 @@
 """A collect worker's side of the iteration protocol (iteration_sync.py): it follows the
 trainer's publications, pulls their policy and reports its own iterations.
 """
+import math
+import time
 from typing import Optional, Tuple
 
 from tfagents_system.protocol.iteration_sync import ReportLayout
@@ -18,8 +20,7 @@ from tfagents_system.protocol.replay_tables import VARIABLE_TABLE
 
 
 # A wait for a notice ends after this (Reverb's rate limiter timeout) and the publication is
-# checked again: a notice lost with a restarted server, or taken by another worker, costs a wait
-# of this long at most.
+# checked again: a notice lost with a restarted server costs a wait of this long at most.
 NOTICE_WAIT_MS = 1000
 
 
@@ -30,6 +31,7 @@ class WorkerSync:
     self._connection = connection
     self._report_layout = report_layout
     self._publication = -1
+    self._last_wait_end = -math.inf
     # Waiting on the trainer's notices takes no CPU and ends as soon as one is written, where
     # polling the iteration table would add its interval to every iteration.
     self._notices = TableStream(connection.address, NOTICE_TABLE, NOTICE_SIGNATURE,
@@ -38,13 +40,25 @@ class WorkerSync:
     connection.on_reconnect(self._notices.close)
 
   def wait_for_next_iteration(self) -> int:
-    """Blocks until the trainer publishes anew; returns the iteration it published."""
-    while True:
+    """Blocks until the trainer publishes anew; returns the iteration it published.
+
+    A notice says which. The open stream's sampler asks for the next notice as soon as one is
+    read, and gives up after NOTICE_WAIT_MS: back within half of that, this worker had its
+    request in when the trainer wrote one notice per worker, and got one. Otherwise (another
+    worker's sampler may have taken it), and when no notice came (one lost with a restarted
+    server), the iteration table says what is published.
+    """
+    published = None
+    if (not self._notices.is_open or
+        time.monotonic() - self._last_wait_end > NOTICE_WAIT_MS / 2000):
       published = self._connection.call(self._latest_publication, 'waiting for a publication')
-      if published and published[1] > self._publication:
-        iteration, self._publication = published
-        return iteration
-      self._connection.call(self._notices.read, 'waiting for a publication')
+    while published is None or published[1] <= self._publication:
+      notice = self._connection.call(self._notices.read, 'waiting for a publication')
+      published = (tuple(int(value) for value in notice) if notice is not None else
+                   self._connection.call(self._latest_publication, 'waiting for a publication'))
+    self._last_wait_end = time.monotonic()
+    iteration, self._publication = published
+    return iteration
 
   def _latest_publication(self) -> Optional[Tuple[int, int]]:
     """(iteration, publication), or None while nothing is published."""
