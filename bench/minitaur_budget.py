@@ -25,7 +25,9 @@ NO_TARGET = float('inf')  # the whole budget
 def main(args):
   num_iter = NUM_ITER[args.quick]
   changes = dict(episode_length=EPISODE_STEPS, num_iter=num_iter, params=dict(
-      num_steps_per_iter=SGD_STEPS_PER_ITER, n_episodes_in_buffer=200,
+      # One episode per worker: the example's own collects at least 500 env steps each.
+      num_steps_per_iter=SGD_STEPS_PER_ITER, min_train_env_steps_per_iter=0,
+      n_episodes_in_buffer=200,
       n_buffer_init_episodes=2, n_eval_episodes=2, eval_period_itrs=num_iter))
   config_path = common.write_config(common.MINITAUR_CONFIG, **changes)
   try:

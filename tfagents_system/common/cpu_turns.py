@@ -16,13 +16,15 @@ from typing import Iterable, Iterator, Optional
 
 from absl import logging
 
-from tfagents_system.launcher.cpu_plan import format_cpu_list
-
 
 def turn_file(turns_dir: str, cpus: Iterable[int]) -> str:
   """The lock file of the processes on `cpus` of this host (workers of a run on several nodes
   may have the same CPU numbers)."""
-  return os.path.join(turns_dir, f'{socket.gethostname()}-cpus-{format_cpu_list(cpus)}.lock')
+  return os.path.join(turns_dir, f'{socket.gethostname()}-cpus-{cpu_names(cpus)}.lock')
+
+
+def cpu_names(cpus: Iterable[int]) -> str:
+  return ','.join(str(cpu) for cpu in sorted(cpus))
 
 
 class CpuTurns:
@@ -49,7 +51,7 @@ class CpuTurns:
         os.close(fd)  # releases the lock
     else:
       logging.warning('Waited %g s for a turn on CPUs %s (a process on them holds it); '
-                      'going on without one', self._wait_bound_s, format_cpu_list(self.cpus))
+                      'going on without one', self._wait_bound_s, cpu_names(self.cpus))
       yield time.monotonic() - start
 
 
