@@ -4,6 +4,7 @@ import os
 
 import pytest
 import tensorflow as tf
+from tf_agents.policies import policy_saver
 
 from tfagents_system.common.experiment_dir import ExperimentDir
 from tfagents_system.protocol.iteration_sync import IterationSummary
@@ -36,8 +37,7 @@ def policy_checkpoint(experiment, train_step):
 def greedy_saved_model(experiment):
   """What the trainer's export of the greedy SavedModel leaves on disk last."""
   os.makedirs(experiment.greedy_policy_dir)
-  open(os.path.join(experiment.greedy_policy_dir, policy_evaluation.GREEDY_POLICY_SPECS),
-       'w').close()
+  open(os.path.join(experiment.greedy_policy_dir, policy_saver.POLICY_SPECS_PBTXT), 'w').close()
 
 
 def evaluation(train_step, eval_return, distance, mass=1.0):

@@ -10,6 +10,8 @@ import pytest
 from tfagents_system import REPO_ROOT
 from tfagents_system.common.cpu_turns import CpuTurns
 
+BOUND_S = 60
+
 # A process that holds the turn of `cpus` for `hold_s` seconds and prints when it had it.
 HOLDER = '''
 import sys, time
@@ -30,7 +32,7 @@ def start_holder(turns_dir, cpus, hold_s):
 
 
 def held_interval(process):
-  out, _ = process.communicate(timeout=60)
+  out, _ = process.communicate(timeout=BOUND_S)
   start, end, waited_s = (float(v) for v in out.split()[-3:])
   return start, end, waited_s
 
@@ -42,7 +44,7 @@ def processes():
   for process in started:
     if process.poll() is None:
       os.kill(process.pid, signal.SIGKILL)
-      process.wait()
+      process.wait(BOUND_S)
 
 
 def test_processes_on_the_same_cpus_take_turns_and_others_do_not_wait(tmp_path, processes):
@@ -76,7 +78,7 @@ def test_the_wait_for_a_stuck_holder_has_a_bound_and_leaves_no_turn_taken(tmp_pa
   # Once the stuck holder is gone, the turn given up on is released, not kept: the next process
   # gets it at once.
   os.kill(processes[0].pid, signal.SIGKILL)
-  processes[0].wait()
+  processes[0].wait(BOUND_S)
   time.sleep(0.5)
   processes.append(start_holder(tmp_path, '0', 0.0))
   assert held_interval(processes[1])[2] < 0.5

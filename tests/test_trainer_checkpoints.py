@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
+from tf_agents.policies import policy_saver
 from tf_agents.specs import tensor_spec
 
 from tfagents_system.common import params_loading
@@ -83,7 +84,8 @@ def test_the_policy_exported_while_the_trainer_trains_loads_its_policy_checkpoin
   # export; the greedy one is written last).
   trainer.checkpoints.save_policy()
   assert experiment.policy_checkpoint_at(6)
-  assert not os.path.exists(os.path.join(experiment.greedy_policy_dir, 'policy_specs.pbtxt'))
+  assert not os.path.exists(os.path.join(experiment.greedy_policy_dir,
+                                         policy_saver.POLICY_SPECS_PBTXT))
   at_step_6 = {v.name: v.numpy() for v in trainer.agent.policy.variables()}
   trainer.train(2)
   trainer.checkpoints.save()

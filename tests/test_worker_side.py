@@ -150,6 +150,10 @@ def test_workers_back_to_waiting_at_once_each_get_a_notice_of_every_publication(
   # worker's sampler took: it would wait until the bound.
   monkeypatch.setattr(worker_side, 'NOTICE_WAIT_MS', 1000 * BOUND_S)
   run = Run(num_workers=3)
+  pulled_tables = []
+  pull = run.worker_connection.pull
+  monkeypatch.setattr(run.worker_connection, 'pull',
+                      lambda table: pulled_tables.append(table) or pull(table))
   try:
     workers = [run.worker] + run.other_workers
     for iteration in range(6):
@@ -159,6 +163,10 @@ def test_workers_back_to_waiting_at_once_each_get_a_notice_of_every_publication(
       start = time.monotonic()
       assert run.next_iterations(workers, publish) == [iteration] * 3
       assert time.monotonic() - start < BOUND_S / 2
+      if iteration == 0:  # the first wait, before its notice stream was open, may read it
+        pulled_tables.clear()
+    # Back to waiting at once, each took the iteration from its notice: no table read.
+    assert pulled_tables == []
   finally:
     run.server.stop()
 

@@ -7,6 +7,7 @@ import os
 from typing import Callable, Dict, Optional
 
 import numpy as np
+from tf_agents.policies import policy_saver
 from tf_agents.policies import py_tf_eager_policy
 
 from tfagents_system.common import episode_measures
@@ -16,9 +17,6 @@ from tfagents_system.train_params_base import TrainParamsBase
 
 class CheckpointNotFound(ValueError):
   """No such policy checkpoint, in one line."""
-
-
-GREEDY_POLICY_SPECS = 'policy_specs.pbtxt'  # PolicySaver writes it last
 
 
 def policy_checkpoint(experiment: ExperimentDir, name: str) -> str:
@@ -34,8 +32,10 @@ def policy_checkpoint(experiment: ExperimentDir, name: str) -> str:
           else os.path.join(experiment.policy_checkpoints_dir, name))
   if not path or not os.path.isdir(path):
     raise CheckpointNotFound(f'no policy checkpoint {name!r} in {experiment.policy_checkpoints_dir}')
-  # The SavedModel the checkpoint is loaded into; the trainer exports it while it trains.
-  if not os.path.exists(os.path.join(experiment.greedy_policy_dir, GREEDY_POLICY_SPECS)):
+  # The SavedModel the checkpoint is loaded into; the trainer exports it while it trains, and
+  # PolicySaver writes its specs last.
+  specs = os.path.join(experiment.greedy_policy_dir, policy_saver.POLICY_SPECS_PBTXT)
+  if not os.path.exists(specs):
     raise CheckpointNotFound(f'no greedy policy SavedModel in {experiment.greedy_policy_dir} yet '
                              '(the trainer writes it in its first minutes of training)')
   return path
