@@ -1,12 +1,15 @@
 """A worker's share of the run (its episodes, env seeds and eval iterations), its iteration's
-collection into a real replay server, and workers.EpisodeActor, which adds up episodes as
-tf-agents' collect metrics do, at a fraction of the cost."""
+collection into a real replay server, and workers.EpisodeRunner, which gives observers the
+trajectory steps tf-agents' PyDriver gives them and adds up episodes as tf-agents' collect
+metrics do, at a fraction of the cost."""
 import numpy as np
 import pytest
 import reverb
+from tf_agents.drivers import py_driver
+from tf_agents.policies import py_policy
 from tf_agents.policies import random_py_policy
 from tf_agents.train import actor
-from tf_agents.train.utils import train_utils
+from tf_agents.trajectories import policy_step
 
 from tfagents_system import workers
 from tfagents_system.common import params_loading
@@ -14,7 +17,7 @@ from tfagents_system.envs.point_mass import PointMassEnv
 from tfagents_system.launcher import preflight
 from tfagents_system.protocol import replay_tables
 from tfagents_system.protocol.replay_connection import ReplayConnection
-from tfagents_system.workers import EpisodeActor
+from tfagents_system.workers import EpisodeRunner
 
 POINT_MASS = ('tfagents_system/point_mass_params.py', 'config/point_mass.json')
 
@@ -38,15 +41,54 @@ def test_env_seeds_are_distinct_for_every_env_worker_start_and_run_seed():
                                               workers.SEEDS_PER_START + 3)
 
 
+class TowardsTheOrigin(py_policy.PyPolicy):
+  """A deterministic policy: pushes the puck towards the origin, so that two runs of the same
+  seeded env go the same way however often each calls the policy."""
+
+  def __init__(self, env):
+    super().__init__(env.time_step_spec(), env.action_spec())
+
+  def _action(self, time_step, policy_state):
+    return policy_step.PolicyStep(np.clip(-time_step.observation[:2], -1, 1), policy_state)
+
+
+def test_observers_get_the_trajectory_steps_tf_agents_driver_gives_them():
+  def steps_observed(run):
+    observed = []
+    run(observed.append)
+    return observed
+
+  def run_driver(observer):
+    env = PointMassEnv(seed=6, episode_length=7)
+    py_driver.PyDriver(env, TowardsTheOrigin(env), [observer], max_episodes=4).run(env.reset())
+
+  def run_runner(observer):
+    env = PointMassEnv(seed=6, episode_length=7)
+    runner = EpisodeRunner(env, TowardsTheOrigin(env), 2, [observer])
+    runner.run()
+    runner.run()  # a second run goes on with the next episode
+
+  expected, observed = steps_observed(run_driver), steps_observed(run_runner)
+  assert len(observed) == len(expected) == 4 * (7 + 1)
+  for index, (step, expected_step) in enumerate(zip(observed, expected)):
+    if expected_step.is_boundary():
+      # The driver's boundary action is the policy's on the last time step, which no agent
+      # learns from; the runner's repeats the episode's last action.
+      assert np.array_equal(step.action, observed[index - 1].action)
+      step = step._replace(action=expected_step.action)
+    for field, value in step._asdict().items():
+      np.testing.assert_array_equal(value, getattr(expected_step, field), err_msg=field)
+
+
 def test_sums_match_tf_agents_metrics():
   env = PointMassEnv(seed=3, episode_length=20)
   policy = random_py_policy.RandomPyPolicy(env.time_step_spec(), env.action_spec())
   metrics = actor.collect_metrics(3)
-  episode_actor = EpisodeActor(env, policy, train_utils.create_train_step(), 3, observers=metrics)
+  runner = EpisodeRunner(env, policy, 3, observers=metrics)
   for _ in range(2):  # a second run counts its own episodes only
     for metric in metrics:
       metric.reset()
-    stats = episode_actor.run()
+    stats = runner.run()
     number_of_episodes, _, average_return, average_length = metrics
     assert stats.episodes == int(number_of_episodes.result()) == 3
     assert stats.return_sum == pytest.approx(3 * float(average_return.result()), rel=1e-5)
@@ -60,21 +102,21 @@ def test_the_env_measures_of_each_episode_are_added_up_at_its_last_step():
   def record_end(trajectory):
     if trajectory.is_last():
       ends.append(float(np.linalg.norm(env._position)))  # pylint: disable=protected-access
-  episode_actor = EpisodeActor(env, policy, train_utils.create_train_step(), 3,
+  runner = EpisodeRunner(env, policy, 3,
                                observers=[record_end], measure_names=['final_distance'])
-  stats = episode_actor.run()
+  stats = runner.run()
   assert len(ends) == 3 and stats.episodes == 3
   assert stats.measure_sums == {'final_distance': pytest.approx(sum(ends))}
-  assert episode_actor.run().measure_sums['final_distance'] == pytest.approx(sum(ends[3:]))
+  assert runner.run().measure_sums['final_distance'] == pytest.approx(sum(ends[3:]))
 
 
 def test_episodes_are_added_until_they_reach_the_minimum_env_steps():
   env = PointMassEnv(seed=5, episode_length=20)
   policy = random_py_policy.RandomPyPolicy(env.time_step_spec(), env.action_spec())
   for min_steps, episodes in ((0, 1), (20, 1), (40, 2), (45, 3)):
-    episode_actor = EpisodeActor(env, policy, train_utils.create_train_step(), 1,
+    runner = EpisodeRunner(env, policy, 1,
                                  min_steps=min_steps)
-    stats = episode_actor.run()
+    stats = runner.run()
     assert (stats.episodes, stats.length_sum) == (episodes, 20 * episodes), min_steps
 
 

@@ -1,5 +1,5 @@
-"""A collect/eval worker: its environments, policies and actors, one iteration of work, and the
-worker's share of the run (its episodes, its env seeds, when it evaluates)."""
+"""A collect/eval worker: its environments, policies and episode runners, one iteration of work,
+and the worker's share of the run (its episodes, its env seeds, when it evaluates)."""
 import time
 from typing import Dict, Sequence, Tuple
 
@@ -9,10 +9,10 @@ from tf_agents.policies import greedy_policy
 from tf_agents.policies import py_tf_eager_policy
 from tf_agents.policies import random_py_policy
 from tf_agents.specs import tensor_spec
-from tf_agents.train import actor
 from tf_agents.train.utils import spec_utils
 from tf_agents.train.utils import train_utils
 from tf_agents.trajectories import time_step as ts
+from tf_agents.trajectories import trajectory
 
 from tfagents_system.common import episode_measures
 from tfagents_system.common.cpu_turns import CpuTurns
@@ -87,27 +87,27 @@ class CollectWorker:
     if self._policies is None:
       self._policies = AgentPolicies(self.params, self.collect_env, self.train_step,
                                      self._data_spec)
-      self._make_policy_actors()
+      self._make_policy_runners()
     return self._policies
 
   def connect(self) -> None:
-    """(Re)connects the collect actors to the replay server's experience tables."""
+    """(Re)connects the collect runners to the replay server's experience tables."""
     self._observer = episode_items.EpisodeWriter(
         self._connection, [replay_tables.EXPERIENCE_TABLE, replay_tables.FEED_TABLE],
         self._data_spec, episode_items.item_steps(self.params.episode_length),
         self.params.train_sequence_length)
-    self._init_actor = EpisodeActor(self.collect_env, self._init_policy, self.train_step,
-                                    max(1, self._init_episodes), [self._observer])
+    self._init_runner = EpisodeRunner(self.collect_env, self._init_policy,
+                                      max(1, self._init_episodes), [self._observer])
     if self._policies is not None:
-      self._make_policy_actors()
+      self._make_policy_runners()
 
-  def _make_policy_actors(self) -> None:
-    self._collect_actor = EpisodeActor(self.collect_env, self._policies.collect, self.train_step,
-                                       self.params.n_train_episodes_per_iter, [self._observer],
-                                       min_steps=self.params.min_train_env_steps_per_iter)
-    self._eval_actor = EpisodeActor(self.eval_env, self._policies.greedy, self.train_step,
-                                    max(1, self._eval_episodes),
-                                    measure_names=self.params.eval_measures)
+  def _make_policy_runners(self) -> None:
+    self._collect_runner = EpisodeRunner(self.collect_env, self._policies.collect,
+                                         self.params.n_train_episodes_per_iter, [self._observer],
+                                         min_steps=self.params.min_train_env_steps_per_iter)
+    self._eval_runner = EpisodeRunner(self.eval_env, self._policies.greedy,
+                                      max(1, self._eval_episodes),
+                                      measure_names=self.params.eval_measures)
 
   def join_at(self, iteration: int) -> None:
     """The curriculum values due when this worker joins (the initial collection: iteration 0)."""
@@ -128,9 +128,9 @@ class CollectWorker:
     report = WorkerReport(self.worker_index, INIT_ITERATION,
                           curriculum=dict(self._applied_curriculum))
     if self._init_episodes:
-      self._run_collect(self._init_actor, report)
+      self._run_collect(self._init_runner, report)
       if self._policies is not None:  # a restarted server's second initial collection
-        self._collect_actor.reset()  # its first time step went stale while the init actor ran
+        self._collect_runner.reset()  # its first time step went stale while the init runner ran
     return report
 
   def run_iteration(self, iteration: int) -> WorkerReport:
@@ -139,23 +139,23 @@ class CollectWorker:
     report = WorkerReport(self.worker_index, iteration, curriculum=dict(self._applied_curriculum),
                           policy_train_step=int(self.train_step.numpy()))
     self._agent_policies()
-    self._run_collect(self._collect_actor, report)
+    self._run_collect(self._collect_runner, report)
     if self._eval_episodes and is_eval_iteration(iteration, self.params.eval_period_itrs,
                                                  self.params.num_iter):
       start = time.monotonic()
-      stats = self._eval_actor.run()
+      stats = self._eval_runner.run()
       report.eval_seconds = time.monotonic() - start
       report.eval_episodes, report.eval_return_sum, report.eval_length_sum = (
           stats.episodes, stats.return_sum, float(stats.length_sum))
       report.eval_measure_sums = dict(stats.measure_sums)
     return report
 
-  def _run_collect(self, collect_actor: 'EpisodeActor', report: WorkerReport) -> None:
+  def _run_collect(self, collect_runner: 'EpisodeRunner', report: WorkerReport) -> None:
     start = time.monotonic()
-    stats = collect_actor.run()
+    stats = collect_runner.run()
     self._observer.flush()  # the iteration's experience is in Reverb before it is reported
     report.collect_seconds = time.monotonic() - start
-    report.env_steps = stats.length_sum  # actors run whole episodes
+    report.env_steps = stats.length_sum  # runners run whole episodes
     report.collect_episodes, report.collect_return_sum, report.collect_length_sum = (
         stats.episodes, stats.return_sum, float(stats.length_sum))
 
@@ -248,24 +248,57 @@ class EpisodeStats:
         self.measure_sums[name] += measures[name]
 
 
-class EpisodeActor:
-  """A tf-agents Actor running whole episodes, `episodes` at a time until they add up to
-  `min_steps` env steps, with what they added up to."""
+class EpisodeRunner:
+  """Runs whole episodes of a policy in an env, `episodes` at a time and more until they add up
+  to `min_steps` env steps, with what they added up to. Observers get each step's Trajectory
+  as from tf-agents' PyDriver, and then the step from the episode's last time step to the next
+  one's first (the boundary: it ends the episode for EpisodeWriter and EpisodeStats).
 
-  def __init__(self, env, policy, train_step, episodes: int, observers=(),
+  Not tf-agents' Actor: its PyDriver made 0.91 of the bare env + policy loop's steps/s on a
+  point-mass worker's CPU, this 0.98 (docs/benchmarks.md). Per step the driver asks the time
+  step and trajectory three times whether they are tensors (each a slow isinstance check) and
+  sums two numpy arrays to count episodes and steps, and it calls the policy on each episode's
+  last time step for the boundary's action, which no agent learns from (a trajectory's last
+  action is dropped by trajectory.to_transition); the boundary here repeats the episode's last
+  action.
+  """
+
+  def __init__(self, env, policy, episodes: int, observers=(),
                measure_names: Sequence[str] = (), min_steps: int = 0):
+    self._env, self._policy = env, policy
+    self._episodes, self._min_steps = episodes, min_steps
     self._stats = EpisodeStats(env, measure_names)
-    self._min_steps = min_steps
-    self._actor = actor.Actor(env, policy, train_step, episodes_per_run=episodes,
-                              observers=list(observers) + [self._stats])
+    self._observers = list(observers) + [self._stats]
+    self.reset()
 
   def run(self) -> EpisodeStats:
-    """Runs the actor's episodes; returns what this run's added up to."""
+    """Runs this run's episodes; returns what they added up to."""
     self._stats.reset()
-    self._actor.run()
-    while self._stats.length_sum < self._min_steps:
-      self._actor.run()
+    episodes = 0
+    while episodes < self._episodes or self._stats.length_sum < self._min_steps:
+      self._run_episode()
+      episodes += 1
     return self._stats
 
+  def _run_episode(self) -> None:
+    time_step, policy_state = self._time_step, self._policy_state
+    while True:
+      action_step = self._policy.action(time_step, policy_state)
+      next_time_step = self._env.step(action_step.action)
+      # Observers get the state the action was taken in, as PyDriver gives them.
+      action_step_taken = action_step._replace(state=policy_state)
+      self._observe(trajectory.from_transition(time_step, action_step_taken, next_time_step))
+      time_step, policy_state = next_time_step, action_step.state
+      if time_step.step_type == ts.StepType.LAST:
+        break
+    self.reset()
+    self._observe(trajectory.from_transition(time_step, action_step_taken, self._time_step))
+
+  def _observe(self, trajectory_step) -> None:
+    for observer in self._observers:
+      observer(trajectory_step)
+
   def reset(self) -> None:
-    self._actor.reset()
+    """Starts a new episode: the env's and the policy's state."""
+    self._time_step = self._env.reset()
+    self._policy_state = self._policy.get_initial_state(1)
