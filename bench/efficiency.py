@@ -2,7 +2,8 @@
 each against a bare single-process loop pinned to the same CPU with the same thread pools.
 
   collector efficiency = a worker's env steps/s while collecting (RunTime/
-      worker_collect_env_steps_per_sec: Actor writing episodes into Reverb, flush included)
+      worker_collect_env_steps_per_sec: its EpisodeRunner writing episodes into Reverb, flush
+      included)
       ÷ a plain Python loop of the same env and collect policy network   -> target ≥ 0.8
       the same on Minitaur (not in --quick; 256×256 networks, 200-step episodes, few SGD
       steps so that the iterations are the worker's)                       -> target ≥ 0.95

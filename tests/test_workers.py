@@ -8,6 +8,7 @@ import reverb
 from tf_agents.drivers import py_driver
 from tf_agents.policies import py_policy
 from tf_agents.policies import random_py_policy
+from tf_agents.specs import array_spec
 from tf_agents.train import actor
 from tf_agents.trajectories import policy_step
 
@@ -78,6 +79,33 @@ def test_observers_get_the_trajectory_steps_tf_agents_driver_gives_them():
       step = step._replace(action=expected_step.action)
     for field, value in step._asdict().items():
       np.testing.assert_array_equal(value, getattr(expected_step, field), err_msg=field)
+
+
+class StepCounting(py_policy.PyPolicy):
+  """A policy with a state, as recurrent ones have: the steps it took since its initial state,
+  which it also gives as its action."""
+
+  def __init__(self, env):
+    super().__init__(env.time_step_spec(), env.action_spec(),
+                     policy_state_spec=array_spec.ArraySpec((), np.int32))
+
+  def _get_initial_state(self, batch_size):
+    return np.zeros((), np.int32)
+
+  def _action(self, time_step, policy_state):
+    action = np.full(2, policy_state / 10, np.float32)
+    return policy_step.PolicyStep(action, policy_state + 1)
+
+
+def test_each_episode_starts_from_the_policys_initial_state_and_carries_it_step_to_step():
+  env = PointMassEnv(seed=7, episode_length=5)
+  actions = []
+  runner = EpisodeRunner(env, StepCounting(env), 2,
+                         [lambda step: actions.append(float(step.action[0]))])
+  runner.run()
+  runner.run()
+  episode = [0.0, 0.1, 0.2, 0.3, 0.4, 0.4]  # its boundary step repeats its last action
+  assert actions == pytest.approx(4 * episode)
 
 
 def test_sums_match_tf_agents_metrics():
