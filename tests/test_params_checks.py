@@ -90,7 +90,7 @@ def test_a_bool_is_no_whole_number():
     ('lstm_size', ()), ('lstm_size', (40, -1)), ('lstm_size', 40),
     ('num_iter', 0), ('num_steps_per_iter', 0), ('num_steps_per_iter', 1e3),
     ('episode_length', 0), ('n_episodes_in_buffer', 0), ('n_train_episodes_per_iter', 0),
-    ('n_eval_episodes', -1), ('n_buffer_init_episodes', -1), ('n_buffer_init_episodes', False),
+    ('n_eval_episodes', -1), ('n_eval_envs_per_worker', 0), ('n_buffer_init_episodes', -1), ('n_buffer_init_episodes', False),
     ('eval_period_itrs', -10),
     ('train_batch_size', 0), ('train_batch_size', '128'),
     ('log_period_itrs', 0), ('checkpoint_period_itrs', 0), ('checkpoint_period_itrs', -1),

@@ -16,6 +16,7 @@ from tfagents_system import workers
 from tfagents_system.common import params_loading
 from tfagents_system.envs.point_mass import PointMassEnv
 from tfagents_system.launcher import preflight
+from tfagents_system.tools import policy_evaluation
 from tfagents_system.protocol import replay_tables
 from tfagents_system.protocol.replay_connection import ReplayConnection
 from tfagents_system.workers import EpisodeRunner
@@ -44,13 +45,13 @@ def test_env_seeds_are_distinct_for_every_env_worker_start_and_run_seed():
 
 class TowardsTheOrigin(py_policy.PyPolicy):
   """A deterministic policy: pushes the puck towards the origin, so that two runs of the same
-  seeded env go the same way however often each calls the policy."""
+  seeded env go the same way however often each calls the policy (time steps batched or not)."""
 
   def __init__(self, env):
     super().__init__(env.time_step_spec(), env.action_spec())
 
   def _action(self, time_step, policy_state):
-    return policy_step.PolicyStep(np.clip(-time_step.observation[:2], -1, 1), policy_state)
+    return policy_step.PolicyStep(np.clip(-time_step.observation[..., :2], -1, 1), policy_state)
 
 
 def test_observers_get_the_trajectory_steps_tf_agents_driver_gives_them():
@@ -108,6 +109,35 @@ def test_each_episode_starts_from_the_policys_initial_state_and_carries_it_step_
   assert actions == pytest.approx(4 * episode)
 
 
+def test_lockstep_evaluation_adds_up_the_episodes_each_env_runs_alone():
+  # Episodes of different lengths: the env done first waits for the other.
+  def envs():
+    return [PointMassEnv(seed=8, episode_length=5), PointMassEnv(seed=9, episode_length=9)]
+
+  alone = envs()
+  episodes = [policy_evaluation.run_episode(alone[env], TowardsTheOrigin(alone[env]))
+              for env in (0, 1, 0)]  # three episodes: the second round runs only the first env
+  lockstep = envs()
+  evaluation = workers.LockstepEvaluation(lockstep, TowardsTheOrigin(lockstep[0]),
+                                          ['final_distance'])
+  stats = evaluation.run(3)
+  assert (stats.episodes, stats.length_sum) == (3, 5 + 9 + 5)
+  assert stats.return_sum == pytest.approx(sum(e.total_return for e in episodes))
+  assert stats.measure_sums['final_distance'] == pytest.approx(
+      sum(e.measures['final_distance'] for e in episodes))
+  assert evaluation.run(1).episodes == 1  # a second run counts its own episodes only
+
+
+def test_a_workers_eval_envs_have_distinct_seeds_its_first_the_workers_eval_seed():
+  seeds = [seed for run_seed in range(3) for worker in range(8) for start in range(3)
+           for seed in workers.eval_env_seeds(workers.env_seeds(run_seed, worker, start)[1], 4)]
+  collect_seeds = [workers.env_seeds(run_seed, worker, start)[0]
+                   for run_seed in range(3) for worker in range(8) for start in range(3)]
+  assert len(set(seeds + collect_seeds)) == len(seeds + collect_seeds)
+  assert workers.eval_env_seeds(1001, 3)[0] == 1001
+  assert all(0 <= seed < 2**32 for seed in seeds)
+
+
 def test_sums_match_tf_agents_metrics():
   env = PointMassEnv(seed=3, episode_length=20)
   policy = random_py_policy.RandomPyPolicy(env.time_step_spec(), env.action_spec())
@@ -148,7 +178,7 @@ def test_episodes_are_added_until_they_reach_the_minimum_env_steps():
     assert (stats.episodes, stats.length_sum) == (episodes, 20 * episodes), min_steps
 
 
-def test_a_worker_collects_its_iteration_into_the_replay_server_up_to_its_minimum_env_steps():
+def test_a_worker_collects_its_iteration_up_to_its_minimum_env_steps_and_evaluates():
   # Point-mass episodes run 50 steps: 120 env steps take three of them, each its own item.
   params = params_loading.load_train_params(*POINT_MASS, {'min_train_env_steps_per_iter': 120})
   specs = replay_tables.TableSpecs.from_run_spec(preflight.check_run(*POINT_MASS, 0))
@@ -158,9 +188,14 @@ def test_a_worker_collects_its_iteration_into_the_replay_server_up_to_its_minimu
     worker = workers.CollectWorker(params, 0, 1, connection, run_seed=0, start=0)
     worker.join_at(1)
     report = worker.run_iteration(1)
+    # Iteration 10 evaluates: the point-mass example's 4 eval episodes, 2 at a time.
+    assert params.n_eval_envs_per_worker == 2 and len(worker.eval_envs) == 2
+    evaluated = worker.run_iteration(10)
     worker.close()
     assert (report.collect_episodes, report.env_steps) == (3, 150)
+    assert (evaluated.eval_episodes, evaluated.eval_length_sum) == (4, 200)
+    assert set(evaluated.eval_measure_sums) == {'final_distance'}
     assert reverb.Client(f'localhost:{server.port}').server_info()[
-        replay_tables.EXPERIENCE_TABLE].current_size == 3
+        replay_tables.EXPERIENCE_TABLE].current_size == 3 + 3  # eval episodes are not written
   finally:
     server.stop()

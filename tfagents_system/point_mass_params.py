@@ -16,6 +16,7 @@ class TrainParams(TrainParamsBase):
     self.n_episodes_in_buffer = 400
     self.n_train_episodes_per_iter = 1
     self.n_eval_episodes = 4
+    self.n_eval_envs_per_worker = 2  # a step is mostly its policy call: one for both envs
     self.n_buffer_init_episodes = 10
     self.eval_period_itrs = 10
     self.eval_measures = ('final_distance',)  # PointMassEnv.episode_measures

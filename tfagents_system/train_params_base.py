@@ -63,6 +63,10 @@ class TrainParamsBase(abc.ABC):
     # otherwise climb to num_steps_per_iter per few dozen steps.
     self.min_train_env_steps_per_iter = 0
     self.n_eval_episodes = 10  # split across the workers
+    # Per worker: its eval episodes run this many at a time, each in an eval env of its own,
+    # with one policy call per step for all of them (cheaper when the policy call is most of
+    # a step, as it is for small envs).
+    self.n_eval_envs_per_worker = 1
     self.n_buffer_init_episodes = 10  # random policy, split across the workers
     self.eval_period_itrs = 10
     # Names of the eval env's episode_measures() (common/episode_measures.py) whose means over

@@ -1,9 +1,10 @@
 """A collect/eval worker: its environments, policies and episode runners, one iteration of work,
 and the worker's share of the run (its episodes, its env seeds, when it evaluates)."""
 import time
-from typing import Dict, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 from absl import logging
+import numpy as np
 import tensorflow as tf
 from tf_agents.policies import greedy_policy
 from tf_agents.policies import py_tf_eager_policy
@@ -13,6 +14,7 @@ from tf_agents.train.utils import spec_utils
 from tf_agents.train.utils import train_utils
 from tf_agents.trajectories import time_step as ts
 from tf_agents.trajectories import trajectory
+from tf_agents.utils import nest_utils
 
 from tfagents_system.common import episode_measures
 from tfagents_system.common.cpu_turns import CpuTurns
@@ -47,6 +49,13 @@ def env_seeds(run_seed: int, worker_index: int, start: int = 0) -> Tuple[int, in
   return collect_seed, collect_seed + 1
 
 
+def eval_env_seeds(eval_seed: int, count: int) -> List[int]:
+  """The seeds of a worker's `count` eval envs: its eval seed, then seeds drawn from it (32-bit,
+  as every env's RNG takes them; they meet another env's seed with a chance of ~1e-9)."""
+  return [eval_seed] + [int(np.random.SeedSequence([eval_seed, env]).generate_state(1)[0])
+                        for env in range(1, count)]
+
+
 class CollectWorker:
   """Collects experience into Reverb with the latest policy and evaluates it."""
 
@@ -55,12 +64,15 @@ class CollectWorker:
     self.params = params
     self.worker_index = worker_index
     self.start = start
+    self._eval_episodes = episode_share(params.n_eval_episodes, worker_index, num_workers)
     collect_seed, eval_seed = env_seeds(run_seed, worker_index, start)
     tf.random.set_seed(collect_seed)  # the collect policy's action noise
     self.collect_env = params.create_env(COLLECT_ENV, collect_seed)
-    self.eval_env = params.create_env(EVAL_ENV, eval_seed)
-    logging.info('Worker %d (start %d): collect env seed %d, eval env seed %d',
-                 worker_index, start, collect_seed, eval_seed)
+    eval_seeds = eval_env_seeds(
+        eval_seed, max(1, min(params.n_eval_envs_per_worker, self._eval_episodes)))
+    self.eval_envs = [params.create_env(EVAL_ENV, seed) for seed in eval_seeds]
+    logging.info('Worker %d (start %d): collect env seed %d, eval env seeds %s',
+                 worker_index, start, collect_seed, eval_seeds)
 
     # The initial random-policy episodes need no agent: it is built once they are reported, off
     # the way to the trainer's first SGD step (the workers share a CPU with the replay server
@@ -71,7 +83,6 @@ class CollectWorker:
     self.train_step = train_utils.create_train_step()
     self._policies = None
     self._init_episodes = episode_share(params.n_buffer_init_episodes, worker_index, num_workers)
-    self._eval_episodes = episode_share(params.n_eval_episodes, worker_index, num_workers)
     self._curriculum_cursor = CurriculumCursor(Curriculum.from_env_config(params.env_config))
     self._applied_curriculum: Dict[str, float] = {}
     self._connection = connection
@@ -105,9 +116,8 @@ class CollectWorker:
     self._collect_runner = EpisodeRunner(self.collect_env, self._policies.collect,
                                          self.params.n_train_episodes_per_iter, [self._observer],
                                          min_steps=self.params.min_train_env_steps_per_iter)
-    self._eval_runner = EpisodeRunner(self.eval_env, self._policies.greedy,
-                                      max(1, self._eval_episodes),
-                                      measure_names=self.params.eval_measures)
+    self._evaluation = LockstepEvaluation(self.eval_envs, self._policies.greedy,
+                                          self.params.eval_measures)
 
   def join_at(self, iteration: int) -> None:
     """The curriculum values due when this worker joins (the initial collection: iteration 0)."""
@@ -119,7 +129,7 @@ class CollectWorker:
     for name, value in self._curriculum_cursor.updates_due(iteration):
       logging.info('Iteration %d: set_state(%s=%g) on the collect and eval envs',
                    iteration, name, value)
-      for env in (self.collect_env, self.eval_env):
+      for env in [self.collect_env] + self.eval_envs:
         env.set_state({name: value})
       self._applied_curriculum[name] = value
 
@@ -143,7 +153,7 @@ class CollectWorker:
     if self._eval_episodes and is_eval_iteration(iteration, self.params.eval_period_itrs,
                                                  self.params.num_iter):
       start = time.monotonic()
-      stats = self._eval_runner.run()
+      stats = self._evaluation.run(self._eval_episodes)
       report.eval_seconds = time.monotonic() - start
       report.eval_episodes, report.eval_return_sum, report.eval_length_sum = (
           stats.episodes, stats.return_sum, float(stats.length_sum))
@@ -161,8 +171,8 @@ class CollectWorker:
 
   def close(self) -> None:
     self._observer.close()
-    self.collect_env.close()
-    self.eval_env.close()
+    for env in [self.collect_env] + self.eval_envs:
+      env.close()
 
 
 def follow_iterations(worker: CollectWorker, sync: WorkerSync, connection: ReplayConnection,
@@ -206,7 +216,8 @@ def follow_iterations(worker: CollectWorker, sync: WorkerSync, connection: Repla
 
 class AgentPolicies:
   """A worker's policies, from the user's agent: the collect policy and the greedy one it
-  evaluates, both updated from the trainer's publications through `synced_variables`."""
+  evaluates with (on a batch of time steps, one per eval env), both updated from the trainer's
+  publications through `synced_variables`."""
 
   def __init__(self, params: TrainParamsBase, collect_env, train_step, data_spec):
     _, action_spec, time_step_spec = spec_utils.get_tensor_specs(collect_env)
@@ -219,16 +230,18 @@ class AgentPolicies:
                                                            train_step)
     self.collect = py_tf_eager_policy.PyTFEagerPolicy(agent.collect_policy, use_tf_function=True)
     self.greedy = py_tf_eager_policy.PyTFEagerPolicy(greedy_policy.GreedyPolicy(agent.policy),
-                                                     use_tf_function=True)
+                                                     use_tf_function=True,
+                                                     batch_time_steps=False)
+
 
 
 class EpisodeStats:
-  """An observer adding up the episodes an actor runs, and the env's episode measures named
-  (common/episode_measures.py). tf-agents' py metrics (actor.collect_metrics) took ~40% of a
+  """Adds up the episodes of a run, as an observer of an EpisodeRunner or step by step, and
+  the env's episode measures named (common/episode_measures.py). tf-agents' py metrics (actor.collect_metrics) took ~40% of a
   point-mass collect step; this takes a few additions."""
 
-  def __init__(self, env, measure_names: Sequence[str] = ()):
-    self._env, self._measure_names = env, tuple(measure_names)
+  def __init__(self, env=None, measure_names: Sequence[str] = ()):
+    self._env, self._measure_names = env, tuple(measure_names)  # env: the observed one
     self.reset()
 
   def reset(self) -> None:
@@ -237,15 +250,21 @@ class EpisodeStats:
 
   def __call__(self, trajectory) -> None:
     # Trajectory.is_boundary() first asks whether the step type is a tensor: slower than this.
-    if trajectory.step_type == ts.StepType.LAST:  # from an episode's last to the next's first
-      self.episodes += 1
-      return
-    self.return_sum += float(trajectory.reward)
+    if trajectory.step_type != ts.StepType.LAST:  # not from an episode's last to the next's first
+      self.add_step(trajectory.reward,
+                    self._env if trajectory.next_step_type == ts.StepType.LAST else None)
+
+  def add_step(self, reward, ended_env=None) -> None:
+    """An env step's reward; `ended_env`: the env whose episode the step ended, whose measures
+    are read before it resets."""
+    self.return_sum += float(reward)
     self.length_sum += 1
-    if self._measure_names and trajectory.next_step_type == ts.StepType.LAST:
-      measures = episode_measures.read(self._env)  # the env resets only at its next step
-      for name in self._measure_names:
-        self.measure_sums[name] += measures[name]
+    if ended_env is not None:
+      self.episodes += 1
+      if self._measure_names:
+        measures = episode_measures.read(ended_env)
+        for name in self._measure_names:
+          self.measure_sums[name] += measures[name]
 
 
 class EpisodeRunner:
@@ -302,3 +321,44 @@ class EpisodeRunner:
     """Starts a new episode: the env's and the policy's state."""
     self._time_step = self._env.reset()
     self._policy_state = self._policy.get_initial_state(1)
+
+
+class LockstepEvaluation:
+  """Evaluates a policy on whole episodes, one per env at a time, the envs in lockstep: one
+  policy call per step for all of them (a point-mass step is mostly its policy call). An env
+  whose episode ended waits for the others, its last time step holding its place in the batch
+  (the batch keeps its shape: one trace of the policy); rounds with fewer episodes left than
+  envs leave the last envs out the same way.
+
+  `policy` takes time steps batched along the envs (PyTFEagerPolicy(batch_time_steps=False)).
+  """
+
+  def __init__(self, envs, policy, measure_names: Sequence[str] = ()):
+    self._envs, self._policy = list(envs), policy
+    self._stats = EpisodeStats(measure_names=measure_names)
+
+  def run(self, episodes: int) -> EpisodeStats:
+    """Runs `episodes` episodes; returns what they added up to."""
+    self._stats.reset()
+    while self._stats.episodes < episodes:
+      self._run_round(min(episodes - self._stats.episodes, len(self._envs)))
+    return self._stats
+
+  def _run_round(self, episodes: int) -> None:
+    time_steps = [env.reset() for env in self._envs[:episodes]]
+    # Envs left out of the round hold their place with the first one's time step.
+    time_steps += time_steps[:1] * (len(self._envs) - episodes)
+    running = list(range(episodes))
+    policy_state = self._policy.get_initial_state(len(self._envs))
+    while running:
+      action_step = self._policy.action(nest_utils.stack_nested_arrays(time_steps), policy_state)
+      actions = tf.nest.map_structure(np.asarray, action_step.action)
+      policy_state = action_step.state
+      for env_index in list(running):
+        env = self._envs[env_index]
+        time_step = env.step(tf.nest.map_structure(lambda batch: batch[env_index], actions))  # pylint: disable=cell-var-from-loop
+        time_steps[env_index] = time_step
+        ended = time_step.step_type == ts.StepType.LAST
+        self._stats.add_step(time_step.reward, env if ended else None)
+        if ended:
+          running.remove(env_index)

@@ -80,6 +80,7 @@ RULES: Dict[str, Rule] = {
     'n_train_episodes_per_iter': whole_number(1),
     'min_train_env_steps_per_iter': whole_number(0),
     'n_eval_episodes': whole_number(0),
+    'n_eval_envs_per_worker': whole_number(1),
     'n_buffer_init_episodes': whole_number(0),
     'eval_period_itrs': whole_number(1),
     'train_batch_size': whole_number(1),
