@@ -234,11 +234,10 @@ class AgentPolicies:
                                                      batch_time_steps=False)
 
 
-
 class EpisodeStats:
   """Adds up the episodes of a run, as an observer of an EpisodeRunner or step by step, and
-  the env's episode measures named (common/episode_measures.py). tf-agents' py metrics (actor.collect_metrics) took ~40% of a
-  point-mass collect step; this takes a few additions."""
+  the env's episode measures named (common/episode_measures.py). tf-agents' py metrics
+  (actor.collect_metrics) took ~40% of a point-mass collect step; this takes a few additions."""
 
   def __init__(self, env=None, measure_names: Sequence[str] = ()):
     self._env, self._measure_names = env, tuple(measure_names)  # env: the observed one
@@ -304,14 +303,12 @@ class EpisodeRunner:
     while True:
       action_step = self._policy.action(time_step, policy_state)
       next_time_step = self._env.step(action_step.action)
-      # Observers get the state the action was taken in, as PyDriver gives them.
-      action_step_taken = action_step._replace(state=policy_state)
-      self._observe(trajectory.from_transition(time_step, action_step_taken, next_time_step))
+      self._observe(trajectory.from_transition(time_step, action_step, next_time_step))
       time_step, policy_state = next_time_step, action_step.state
       if time_step.step_type == ts.StepType.LAST:
         break
     self.reset()
-    self._observe(trajectory.from_transition(time_step, action_step_taken, self._time_step))
+    self._observe(trajectory.from_transition(time_step, action_step, self._time_step))
 
   def _observe(self, trajectory_step) -> None:
     for observer in self._observers:
