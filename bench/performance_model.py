@@ -9,11 +9,13 @@ every eval_period_itrs iterations, evaluates its share; the replay server takes 
 Each program's work in CPU milliseconds per iteration:
 
   worker  = e·L·(env_step + collect_policy_call) + e·episode_write + policy_pull
-            [+ (n_eval·L / N)·(env_step + greedy_policy_call) in an evaluation iteration]
+            [+ (n_eval·L / N)·(env_step + greedy_policy_call / E) in an evaluation iteration]
   trainer = S·sgd_step + feed_call + N·e·feed_episode + policy_publish
   server  = N·e·server_episode
 
-(e episodes of L steps per worker, S SGD steps, per iteration). Programs pinned to the same
+(e episodes of L steps per worker, S SGD steps, per iteration; a worker evaluates E =
+n_eval_envs_per_worker episodes at a time, up to its share, one greedy policy call per step for
+all of them, which costs about one call of a batch of one for small batches). Programs pinned to the same
 CPUs (the launcher's CPU plan, tfagents_system/launcher/cpu_plan.py) divide them: a group's time is its
 programs' work ÷ its CPUs, and no program goes faster than its own work on one CPU. The
 iteration lasts the slowest of those plus two hand-offs (a worker woken by the publication's
@@ -26,6 +28,7 @@ ones.
 import collections
 import concurrent.futures
 import dataclasses
+import math
 import os
 from typing import Dict, Sequence
 
@@ -52,12 +55,13 @@ class Workload:
   episodes_per_worker: int
   sgd_steps: int
   eval_episodes: int
+  eval_envs_per_worker: int
   eval_period: int
 
   @classmethod
   def of(cls, params) -> 'Workload':
     return cls(params.episode_length, params.n_train_episodes_per_iter, params.num_steps_per_iter,
-               params.n_eval_episodes, params.eval_period_itrs)
+               params.n_eval_episodes, params.n_eval_envs_per_worker, params.eval_period_itrs)
 
 
 def program_work_ms(costs: Dict[str, float], work: Workload, workers: int,
@@ -65,9 +69,10 @@ def program_work_ms(costs: Dict[str, float], work: Workload, workers: int,
   """CPU milliseconds of each program in an iteration, with or without evaluation."""
   e, length = work.episodes_per_worker, work.episode_length
   eval_steps = work.eval_episodes * length / workers if evaluating else 0
+  in_lockstep = max(1, min(work.eval_envs_per_worker, math.ceil(work.eval_episodes / workers)))
   worker = (e * length * (costs['env_step'] + costs['collect_policy_call'])
             + e * costs['episode_write'] + costs['policy_pull']
-            + eval_steps * (costs['env_step'] + costs['greedy_policy_call']))
+            + eval_steps * (costs['env_step'] + costs['greedy_policy_call'] / in_lockstep))
   work_ms = {experiment_dir.REPLAY_PROGRAM: workers * e * costs['server_episode'],
              experiment_dir.TRAIN_PROGRAM: (work.sgd_steps * costs['sgd_step'] + costs['feed_call']
                                             + workers * e * costs['feed_episode']
