@@ -12,6 +12,7 @@ import pytest
 from tf_agents.policies import py_tf_eager_policy
 from tf_agents.policies import random_py_policy
 
+from tfagents_system import workers
 from tfagents_system.common import summary_tags
 from tfagents_system.envs.point_mass import PointMassEnv
 from tfagents_system.launcher.cpu_plan import parse_cpu_list
@@ -141,9 +142,14 @@ def test_saved_greedy_policy_updated_from_latest_checkpoint_acts_well(finished_r
   assert os.path.basename(checkpoints[-1]) == 'policy_checkpoint_%010d' % (NUM_ITER * 100)
   policy = py_tf_eager_policy.SavedModelPyTFEagerPolicy(
       os.path.join(policies, 'greedy_policy'), load_specs_from_pbtxt=True)
-  exported_at = policy.get_train_step()  # written with the first policy checkpoint
+  # The SavedModel holds the variables of whenever the trainer exported it; a checkpoint's
+  # replace them: an earlier one's, then the latest's.
+  first_step = int(checkpoints[0].rsplit('_', 1)[-1])
+  assert first_step < NUM_ITER * 100
+  policy.update_from_checkpoint(checkpoints[0])
+  assert policy.get_train_step() == first_step
   policy.update_from_checkpoint(checkpoints[-1])
-  assert exported_at < policy.get_train_step() == NUM_ITER * 100
+  assert policy.get_train_step() == NUM_ITER * 100
   trained_return = average_return(policy)
   spec_env = PointMassEnv()
   random_return = average_return(
@@ -157,9 +163,15 @@ def test_every_worker_env_received_exactly_the_curriculum_values_due(finished_ru
   records = [p for p in glob.glob(os.path.join(finished_run.record_dir, '*.jsonl'))
              if int(os.path.basename(p).split('_')[0]) in worker_pids]
   seeds = sorted(int(os.path.basename(p).split('_')[1].split('.')[0]) for p in records)
-  assert seeds == [0, 1, 2, 3]  # collect and eval env of 2 workers, all distinct
+  # Each of the 2 workers (run seed 0): a collect env and 2 eval envs, all seeds distinct.
+  collect_seeds = [workers.env_seeds(0, worker)[0] for worker in (0, 1)]
+  eval_seeds = [seed for worker in (0, 1)
+                for seed in workers.eval_env_seeds(workers.env_seeds(0, worker)[1], 2)]
+  assert collect_seeds == [0, 2] and eval_seeds[::2] == [1, 3]
+  assert seeds == sorted(collect_seeds + eval_seeds)
   expected = reference_set_state_calls(finished_run.config)
-  init_share, eval_share = 10 // 2, 4 // 2  # point_mass_params: episodes split across 2 workers
+  # point_mass_params: episodes split across 2 workers; a worker's 2 eval episodes, one per env.
+  init_share, eval_share_per_env = 10 // 2, 4 // 2 // 2
   eval_iterations = [k for k in range(NUM_ITER) if k % 10 == 0 or k == NUM_ITER - 1]
   for path in records:
     with open(path) as f:
@@ -170,12 +182,13 @@ def test_every_worker_env_received_exactly_the_curriculum_values_due(finished_ru
                                [list(c.values())[0] for _, c in expected])
     # Each value reached the env at the start of the iteration it is due in: after the
     # episodes of the iterations before (the values due at 0 come before the initial ones).
-    is_collect_env = int(os.path.basename(path).split('_')[1].split('.')[0]) % 2 == 0
+    is_collect_env = int(os.path.basename(path).split('_')[1].split('.')[0]) in collect_seeds
     for (k, call), done in zip(expected, episodes_done):
       if is_collect_env:
         assert done == (init_share + k if k > 0 else 0), (path, k, call)
       else:
-        assert done == eval_share * sum(1 for e in eval_iterations if e < k), (path, k, call)
+        assert done == eval_share_per_env * sum(1 for e in eval_iterations if e < k), (
+            path, k, call)
 
 
 def test_summaries_hold_the_training_and_eval_tags(finished_run):
