@@ -68,6 +68,7 @@ def main(_):
     # collection is of step 0 too).
     sync.publish(iteration_sync.INIT_ITERATION)
   compiled.result()
+  program_setup.freeze_startup_objects()
   sync.fill_replay(durable_replay)
   checkpoints = TrainerCheckpoints(experiment, sac_learner, agent, sync.checkpoint_replay)
   checkpoints.start_policy_export()

@@ -1,4 +1,5 @@
 """What every program of a run does first: flags, threads, params, specs, agent."""
+import gc
 import os
 
 from absl import flags
@@ -38,6 +39,15 @@ def start_program(role: str) -> TrainParamsBase:
       FLAGS.params, FLAGS.config, ExperimentDir(FLAGS.root_dir).read_params_overrides())
   params.compute_config = {'role': role, 'cpus': cpus, 'num_workers': FLAGS.num_workers}
   return params
+
+
+def freeze_startup_objects() -> None:
+  """Leaves the objects made so far out of Python's garbage collections: TensorFlow's,
+  tf-agents', the agent's and its traces (~470,000 in the trainer) live as long as the program,
+  and a full collection that went through them held Python's lock for ~120 ms (~18 ms once
+  frozen, measured in-process during the policy export; it had held up the trainer's handling
+  of a report by as much)."""
+  gc.freeze()
 
 
 def environment_specs(params: TrainParamsBase):
