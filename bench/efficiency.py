@@ -23,6 +23,10 @@ from tfagents_system.common import summary_tags
 
 NUM_WORKERS = 1
 MINITAUR_EPISODE_STEPS = 200
+# Each bare run builds its own untrained network, whose robot falls when and as it does: a
+# Minitaur step's cost moves with that (one run of 10 episodes made 173-271 env steps/s over six
+# runs of the same code), so the baseline is the median of a few.
+MINITAUR_BARE_RUNS = 3
 
 
 def main(args):
@@ -52,15 +56,17 @@ def minitaur_collect_rates(worker_cpus):
       num_steps_per_iter=20, n_episodes_in_buffer=50, n_buffer_init_episodes=1,
       eval_period_itrs=1000))
   config = common.write_config(common.MINITAUR_CONFIG, **changes)
-  bare = common.run_pinned_child(
+  bare = [common.run_pinned_child(
       'bench.bare_loops', ['collect', '--params', common.MINITAUR_PARAMS, '--config', config,
-                           '--episodes', '10'], worker_cpus)
+                           '--episodes', '10'], worker_cpus)[0]['env_steps_per_sec']
+          for _ in range(MINITAUR_BARE_RUNS)]
   with common.SystemRun('minitaur_efficiency', workers=NUM_WORKERS,
                         params_file=common.MINITAUR_PARAMS, config_file=common.MINITAUR_CONFIG,
                         num_iter=20, **changes) as run:
     run.wait_until_done()
     summaries = run.train_summaries()
-  return (('bare loop: Minitaur env + collect policy', bare[0]['env_steps_per_sec']),
+  return ((f'bare loop: Minitaur env + collect policy (median of {MINITAUR_BARE_RUNS} runs)',
+           float(np.median(bare))),
           ('worker in the system', summaries[summary_tags.WORKER_COLLECT_ENV_STEPS_PER_SEC]))
 
 
