@@ -299,14 +299,14 @@ class EpisodeRunner:
     return self._stats
 
   def _run_episode(self) -> None:
+    # As long as the env's episode: an env that never ends one keeps its worker from reporting,
+    # and the trainer goes on without it after worker_report_timeout_s, saying so.
     time_step, policy_state = self._time_step, self._policy_state
-    while True:
+    while time_step.step_type != ts.StepType.LAST:  # a FIRST time step at first (reset)
       action_step = self._policy.action(time_step, policy_state)
       next_time_step = self._env.step(action_step.action)
       self._observe(trajectory.from_transition(time_step, action_step, next_time_step))
       time_step, policy_state = next_time_step, action_step.state
-      if time_step.step_type == ts.StepType.LAST:
-        break
     self.reset()
     self._observe(trajectory.from_transition(time_step, action_step, self._time_step))
 
@@ -347,7 +347,7 @@ class LockstepEvaluation:
     time_steps += time_steps[:1] * (len(self._envs) - episodes)
     running = list(range(episodes))
     policy_state = self._policy.get_initial_state(len(self._envs))
-    while running:
+    while running:  # each env's episode ends (the bound of EpisodeRunner's episodes)
       action_step = self._policy.action(nest_utils.stack_nested_arrays(time_steps), policy_state)
       actions = tf.nest.map_structure(np.asarray, action_step.action)
       policy_state = action_step.state
